@@ -1,0 +1,263 @@
+//! `agent.toml`: what to scan and where to send it.
+//!
+//! The file is parsed into [`RawConfig`] (every field documented, unknown keys
+//! rejected) and validated into [`Config`]; all problems are reported at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+/// Default directory for the agent's key, certificate and spool, relative to the config file.
+const DEFAULT_STATE_DIR: &str = "state";
+
+/// The config file as written by the operator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where the agent keeps its identity (key, certificate) and spooled batches.
+    /// Relative paths are relative to the config file. Default: `state`.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    /// Directory of check-pack components (`*.wasm`). Relative to the config file.
+    pub plugins_dir: PathBuf,
+    /// Collector ingest URL (mTLS). Default: the URL the collector returned at enrollment.
+    #[serde(default)]
+    pub collector_url: Option<Url>,
+    /// Cloud accounts to scan.
+    #[serde(default, rename = "integration")]
+    pub integrations: Vec<RawIntegration>,
+    /// Audit thresholds served to plugins through `inventory.config` (Prowler's names).
+    #[serde(default)]
+    pub audit: BTreeMap<String, toml::Value>,
+}
+
+/// One AWS account to scan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntegration {
+    /// Name, unique within this agent, e.g. `prod`.
+    pub name: String,
+    /// Provider; only `aws` today.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// Regions to scan.
+    pub regions: Vec<String>,
+    /// API endpoint override (for a local stand-in such as moto); none in production.
+    #[serde(default)]
+    pub endpoint: Option<Url>,
+}
+
+fn default_provider() -> String {
+    "aws".into()
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Identity and spool directory.
+    pub state_dir: PathBuf,
+    /// Check packs.
+    pub plugins_dir: PathBuf,
+    /// Explicit collector URL, if configured.
+    pub collector_url: Option<Url>,
+    /// Accounts to scan.
+    pub integrations: Vec<Integration>,
+    /// Audit settings as strings.
+    pub audit: BTreeMap<String, String>,
+}
+
+/// A validated integration.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    /// Unique name.
+    pub name: String,
+    /// Regions, non-empty.
+    pub regions: Vec<String>,
+    /// Endpoint override.
+    pub endpoint: Option<Url>,
+}
+
+/// Why a config file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// Values that parse but make no sense, all listed.
+    #[error("{path} is invalid:\n  - {}", problems.join("\n  - "))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::validate(raw, base).map_err(|problems| ConfigError::Invalid {
+            path: path.into(),
+            problems,
+        })
+    }
+
+    /// Validate a parsed file; relative paths are resolved against `base`.
+    pub fn validate(raw: RawConfig, base: &Path) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        if raw.integrations.is_empty() {
+            problems.push("at least one [[integration]] is required".to_string());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut integrations = Vec::new();
+        for i in raw.integrations {
+            if i.provider != "aws" {
+                problems.push(format!(
+                    "integration {:?}: provider {:?} is not supported (only \"aws\")",
+                    i.name, i.provider
+                ));
+            }
+            if i.name.is_empty() || !i.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+                problems.push(format!(
+                    "integration name {:?} must be non-empty letters, digits, '-' or '_'",
+                    i.name
+                ));
+            }
+            if !names.insert(i.name.clone()) {
+                problems.push(format!("integration name {:?} is used twice", i.name));
+            }
+            if i.regions.is_empty() {
+                problems.push(format!("integration {:?}: regions must not be empty", i.name));
+            }
+            for r in &i.regions {
+                if r.is_empty() || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                    problems.push(format!("integration {:?}: {r:?} is not a region name", i.name));
+                }
+            }
+            if let Some(e) = &i.endpoint
+                && !matches!(e.scheme(), "http" | "https")
+            {
+                problems.push(format!("integration {:?}: endpoint must be http(s)", i.name));
+            }
+            integrations.push(Integration {
+                name: i.name,
+                regions: i.regions,
+                endpoint: i.endpoint,
+            });
+        }
+        if let Some(u) = &raw.collector_url
+            && u.scheme() != "https"
+        {
+            problems.push("collector_url must be https".to_string());
+        }
+        let mut audit = BTreeMap::new();
+        for (k, v) in raw.audit {
+            let s = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => {
+                    problems.push(format!("audit.{k}: unsupported value {other}"));
+                    continue;
+                }
+            };
+            audit.insert(k, s);
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            state_dir: base.join(raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into())),
+            plugins_dir: base.join(raw.plugins_dir),
+            collector_url: raw.collector_url,
+            integrations,
+            audit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Vec<String>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        Config::validate(raw, Path::new("/etc/citadel"))
+    }
+
+    #[test]
+    fn minimal_config_resolves_paths() {
+        let c = parse(
+            r#"
+            plugins_dir = "plugins"
+            [[integration]]
+            name = "prod"
+            regions = ["us-east-1", "eu-west-1"]
+            [audit]
+            max_ec2_instance_age_in_days = 90
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.state_dir, Path::new("/etc/citadel/state"));
+        assert_eq!(c.plugins_dir, Path::new("/etc/citadel/plugins"));
+        assert_eq!(c.integrations[0].regions.len(), 2);
+        assert_eq!(c.audit["max_ec2_instance_age_in_days"], "90");
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let err = parse(
+            r#"
+            plugins_dir = "p"
+            collector_url = "http://plain"
+            [[integration]]
+            name = "a b"
+            provider = "gcp"
+            regions = []
+            [[integration]]
+            name = "a b"
+            regions = ["US East"]
+            "#,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 7, "{err:#?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = parse("plugins_dir = \"p\"\nsecret_key = \"x\"\n").unwrap_err();
+        assert!(err[0].contains("unknown field"), "{err:?}");
+    }
+}

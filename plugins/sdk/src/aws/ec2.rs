@@ -1,0 +1,220 @@
+//! EC2 and VPC objects (DescribeInstances, DescribeSecurityGroups, DescribeVolumes,
+//! DescribeNetworkInterfaces, DescribeVpcs, DescribeSubnets).
+
+use serde::Deserialize;
+
+use super::Kind;
+
+/// An EC2 instance (`ec2:instance`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Instance {
+    /// `i-…`
+    pub instance_id: String,
+    /// Lifecycle state.
+    pub state: InstanceState,
+    /// Public IPv4 address, if any.
+    pub public_ip_address: Option<String>,
+    /// Public DNS name; AWS returns an empty string when there is none.
+    pub public_dns_name: Option<String>,
+    /// Private IPv4 address.
+    pub private_ip_address: Option<String>,
+    /// Subnet.
+    pub subnet_id: Option<String>,
+    /// VPC.
+    pub vpc_id: Option<String>,
+    /// Security groups of the primary interface.
+    pub security_groups: Vec<GroupIdentifier>,
+    /// Instance profile, if any.
+    pub iam_instance_profile: Option<IamInstanceProfile>,
+}
+
+impl Kind for Instance {
+    const KIND: &'static str = "ec2:instance";
+}
+
+/// Instance state.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InstanceState {
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
+    pub name: String,
+}
+
+/// A security group reference.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GroupIdentifier {
+    /// `sg-…`
+    pub group_id: String,
+    /// Group name.
+    pub group_name: Option<String>,
+}
+
+/// An instance profile reference.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IamInstanceProfile {
+    /// Profile ARN.
+    pub arn: String,
+    /// Profile id.
+    pub id: Option<String>,
+}
+
+/// A security group (`ec2:security-group`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SecurityGroup {
+    /// `sg-…`
+    pub group_id: String,
+    /// Group name.
+    pub group_name: String,
+    /// VPC the group belongs to.
+    pub vpc_id: Option<String>,
+    /// Ingress rules.
+    pub ip_permissions: Vec<IpPermission>,
+    /// Egress rules.
+    pub ip_permissions_egress: Vec<IpPermission>,
+}
+
+impl Kind for SecurityGroup {
+    const KIND: &'static str = "ec2:security-group";
+}
+
+/// One security-group rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IpPermission {
+    /// `tcp`, `udp`, `icmp`, a protocol number, or `-1` for all traffic.
+    pub ip_protocol: String,
+    /// First port; absent on all-traffic rules.
+    pub from_port: Option<i32>,
+    /// Last port.
+    pub to_port: Option<i32>,
+    /// IPv4 sources.
+    pub ip_ranges: Vec<IpRange>,
+    /// IPv6 sources.
+    pub ipv6_ranges: Vec<Ipv6Range>,
+    /// Security-group sources.
+    pub user_id_group_pairs: Vec<UserIdGroupPair>,
+}
+
+/// An IPv4 source range.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IpRange {
+    /// CIDR.
+    pub cidr_ip: String,
+}
+
+/// An IPv6 source range.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Ipv6Range {
+    /// CIDR.
+    pub cidr_ipv6: String,
+}
+
+/// A security-group source.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UserIdGroupPair {
+    /// Source group.
+    pub group_id: Option<String>,
+    /// Owner account.
+    pub user_id: Option<String>,
+}
+
+/// An EBS volume (`ec2:volume`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Volume {
+    /// `vol-…`
+    pub volume_id: String,
+    /// Whether the volume is encrypted.
+    pub encrypted: bool,
+    /// KMS key, when encrypted.
+    pub kms_key_id: Option<String>,
+    /// `available`, `in-use` …
+    pub state: Option<String>,
+    /// Attachments to instances.
+    pub attachments: Vec<VolumeAttachment>,
+}
+
+impl Kind for Volume {
+    const KIND: &'static str = "ec2:volume";
+}
+
+/// A volume attachment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeAttachment {
+    /// Instance.
+    pub instance_id: String,
+    /// Device name.
+    pub device: Option<String>,
+}
+
+/// A network interface (`ec2:network-interface`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkInterface {
+    /// `eni-…`
+    pub network_interface_id: String,
+    /// VPC.
+    pub vpc_id: Option<String>,
+    /// Subnet.
+    pub subnet_id: Option<String>,
+    /// Security groups.
+    pub groups: Vec<GroupIdentifier>,
+    /// `interface`, `nat_gateway`, `vpc_endpoint` …
+    pub interface_type: Option<String>,
+    /// Attachment, when attached.
+    pub attachment: Option<NetworkInterfaceAttachment>,
+}
+
+impl Kind for NetworkInterface {
+    const KIND: &'static str = "ec2:network-interface";
+}
+
+/// A network-interface attachment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkInterfaceAttachment {
+    /// Instance, when attached to one.
+    pub instance_id: Option<String>,
+}
+
+/// A VPC (`ec2:vpc`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Vpc {
+    /// `vpc-…`
+    pub vpc_id: String,
+    /// Whether this is the region's default VPC.
+    pub is_default: bool,
+    /// Primary IPv4 CIDR.
+    pub cidr_block: Option<String>,
+}
+
+impl Kind for Vpc {
+    const KIND: &'static str = "ec2:vpc";
+}
+
+/// A subnet (`ec2:subnet`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Subnet {
+    /// `subnet-…`
+    pub subnet_id: String,
+    /// VPC.
+    pub vpc_id: String,
+    /// Whether instances get a public IPv4 address by default.
+    pub map_public_ip_on_launch: bool,
+    /// Availability zone.
+    pub availability_zone: Option<String>,
+}
+
+impl Kind for Subnet {
+    const KIND: &'static str = "ec2:subnet";
+}
