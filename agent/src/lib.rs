@@ -1,1 +1,21 @@
-//! placeholder
+//! citadel-agent: discovers an AWS estate with read-only EC2 APIs, evaluates
+//! sandboxed WebAssembly check packs against it, signs the verdicts and pushes
+//! them to the collector over mTLS, spooling to disk while the collector is away.
+//!
+//! Pipeline: [`discovery`] → [`plugin_host`] → [`batch`] → sign ([`citadel_wire`])
+//! → [`spool`] → [`push`].
+
+pub mod batch;
+pub mod cli;
+pub mod config;
+pub mod discovery;
+pub mod enroll;
+pub mod identity;
+pub mod plugin_host;
+pub mod push;
+pub mod scan;
+pub mod spool;
+mod summary;
+pub mod tls;
+
+pub use cli::{Cli, run};

@@ -11,7 +11,9 @@ wit_bindgen::generate!({
     default_bindings_module: "citadel_plugin_sdk::guest",
 });
 
-pub use citadel::checks::types::{CheckInfo as WitCheckInfo, Finding as WitFinding};
+pub use citadel::checks::types::{
+    CheckInfo as WitCheckInfo, Finding as WitFinding, PackInfo as WitPackInfo,
+};
 use citadel::checks::types::{Severity as WitSeverity, Status as WitStatus};
 
 /// The inventory as served by the host through the `inventory` import.

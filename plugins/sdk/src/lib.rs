@@ -7,7 +7,8 @@
 //! JSON fixtures ([`testing::Fixture`]) and inside the agent's sandbox.
 //!
 //! ```
-//! use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity, aws::ec2::Volume};
+//! use citadel_plugin_sdk::aws::{Kind, ec2::Volume};
+//! use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 //!
 //! struct VolumeEncrypted;
 //!
@@ -128,6 +129,12 @@ macro_rules! export_pack {
 
         #[cfg(target_arch = "wasm32")]
         impl $crate::guest::Guest for __CitadelPack {
+            fn info() -> $crate::guest::WitPackInfo {
+                $crate::guest::WitPackInfo {
+                    name: ::std::string::String::from(::std::env!("CARGO_PKG_NAME")),
+                    version: ::std::string::String::from(::std::env!("CARGO_PKG_VERSION")),
+                }
+            }
             fn checks() -> ::std::vec::Vec<$crate::guest::WitCheckInfo> {
                 $crate::guest::checks(&__citadel_checks())
             }
@@ -139,6 +146,6 @@ macro_rules! export_pack {
         }
 
         #[cfg(target_arch = "wasm32")]
-        $crate::__export_check_pack!(__CitadelPack);
+        $crate::guest::__export_check_pack!(__CitadelPack);
     };
 }

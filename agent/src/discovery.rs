@@ -1,0 +1,181 @@
+//! Discovery: read the estate through read-only EC2 APIs into an [`Inventory`].
+//!
+//! Every resource is kept as its AWS API object rendered to JSON (AWS field
+//! names), which is what plugins read and what the collector stores verbatim.
+//! A failed API call is recorded in [`Inventory::errors`], never skipped silently.
+
+mod ec2;
+
+use std::collections::BTreeMap;
+
+use aws_config::BehaviorVersion;
+use citadel_wire::Relationship;
+
+use crate::config::Integration;
+
+/// One discovered resource.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// ARN.
+    pub uid: String,
+    /// Short id (`i-…`).
+    pub id: String,
+    /// Inventory kind (`ec2:instance`).
+    pub kind: &'static str,
+    /// Region.
+    pub region: String,
+    /// Owning account.
+    pub account: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// AWS API object as JSON.
+    pub document: String,
+}
+
+/// A failed discovery call.
+#[derive(Debug, Clone)]
+pub struct DiscoveryError {
+    /// Region of the call.
+    pub region: String,
+    /// Inventory kind that could not be read.
+    pub kind: &'static str,
+    /// The API action, e.g. `ec2:DescribeInstances`.
+    pub action: &'static str,
+    /// What went wrong (no credentials or secrets).
+    pub message: String,
+}
+
+/// Everything a scan discovered for one integration.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Account id.
+    pub account: String,
+    /// Resources of every kind.
+    pub resources: Vec<Resource>,
+    /// Edges between resources, by ARN.
+    pub relationships: Vec<Relationship>,
+    /// Calls that failed.
+    pub errors: Vec<DiscoveryError>,
+}
+
+impl Inventory {
+    /// Resources grouped by kind.
+    pub fn by_kind(&self) -> BTreeMap<&'static str, Vec<&Resource>> {
+        let mut map: BTreeMap<&'static str, Vec<&Resource>> = BTreeMap::new();
+        for r in &self.resources {
+            map.entry(r.kind).or_default().push(r);
+        }
+        map
+    }
+}
+
+/// Inventory kinds discovery can serve, with the API action that reads each.
+pub const KINDS: &[(&str, &str)] = &[
+    ("ec2:instance", "ec2:DescribeInstances"),
+    ("ec2:security-group", "ec2:DescribeSecurityGroups"),
+    ("ec2:volume", "ec2:DescribeVolumes"),
+    ("ec2:vpc", "ec2:DescribeVpcs"),
+    ("ec2:subnet", "ec2:DescribeSubnets"),
+    ("ec2:network-interface", "ec2:DescribeNetworkInterfaces"),
+];
+
+/// Discover every configured region of `integration`.
+///
+/// Fails only when the account cannot be identified at all (no credentials, no
+/// endpoint); per-region and per-call failures land in [`Inventory::errors`].
+pub async fn discover(integration: &Integration) -> Result<Inventory, DiscoverError> {
+    let first = integration.regions.first().cloned().unwrap_or_default();
+    let base = load_sdk_config(integration, &first).await;
+    let sts = aws_sdk_sts::Client::new(&base);
+    let account = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| DiscoverError::Identity(error_text(&e)))?
+        .account
+        .ok_or_else(|| DiscoverError::Identity("no account in the reply".into()))?;
+
+    let mut inventory = Inventory {
+        account: account.clone(),
+        ..Default::default()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for region in integration.regions.clone() {
+        let integration = integration.clone();
+        let account = account.clone();
+        tasks.spawn(async move {
+            let conf = load_sdk_config(&integration, &region).await;
+            ec2::discover_region(&aws_sdk_ec2::Client::new(&conf), &region, &account).await
+        });
+    }
+    while let Some(part) = tasks.join_next().await {
+        let part = part.map_err(|e| DiscoverError::Identity(format!("discovery task failed: {e}")))?;
+        inventory.resources.extend(part.resources);
+        inventory.relationships.extend(part.relationships);
+        inventory.errors.extend(part.errors);
+    }
+    // Regions finish in any order; keep batches reproducible.
+    inventory.resources.sort_by(|a, b| a.uid.cmp(&b.uid));
+    inventory.relationships.sort();
+    inventory.relationships.dedup();
+    Ok(inventory)
+}
+
+/// Discovery could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// `sts:GetCallerIdentity` failed: credentials or endpoint are wrong.
+    #[error("cannot identify the AWS account (sts:GetCallerIdentity): {0}")]
+    Identity(String),
+}
+
+async fn load_sdk_config(integration: &Integration, region: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()));
+    if let Some(endpoint) = &integration.endpoint {
+        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    }
+    loader.load().await
+}
+
+/// A readable message for an SDK error, including the service's error code.
+pub(crate) fn error_text<E, R>(err: &aws_sdk_ec2::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_ec2::error::SdkError;
+    match err {
+        SdkError::ServiceError(s) => {
+            let e = s.err();
+            format!(
+                "{}: {}",
+                e.code().unwrap_or("ServiceError"),
+                e.message().unwrap_or("no message")
+            )
+        }
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+/// The ARN partition of a region.
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
