@@ -229,7 +229,14 @@ impl PluginHost {
                 findings.len()
             )));
         }
+        let mut seen = BTreeSet::new();
         for f in &findings {
+            if !seen.insert(f.resource_uid.as_str()) {
+                return Err(PluginError::Output(format!(
+                    "two findings for resource {:?}",
+                    truncate(f.resource_uid.clone())
+                )));
+            }
             if f.check_id != check.id {
                 return Err(PluginError::Output(format!(
                     "finding names check {:?} while evaluating {:?}",

@@ -262,11 +262,19 @@ fn evaluate_all(
                     }
                 }
             }
+            // One error result per failed account-region, naming every failed call.
+            let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
             for e in failed {
+                by_region
+                    .entry(e.region.as_str())
+                    .or_default()
+                    .push(format!("{}: {}", e.action, e.message));
+            }
+            for (region, reasons) in by_region {
                 let uid = format!(
                     "arn:{}:ec2:{}:{}:account",
-                    discovery::partition(&e.region),
-                    e.region,
+                    discovery::partition(region),
+                    region,
                     inventory.account
                 );
                 extra.entry(uid.clone()).or_insert_with(|| Asset {
@@ -274,13 +282,13 @@ fn evaluate_all(
                     source_id: uid.clone(),
                     id: inventory.account.clone(),
                     kind: "aws:account-region".into(),
-                    name: Some(format!("{} {}", inventory.account, e.region)),
-                    region: e.region.clone(),
+                    name: Some(format!("{} {}", inventory.account, region)),
+                    region: region.to_string(),
                     account: inventory.account.clone(),
                     tags: BTreeMap::new(),
                     raw: "{}".into(),
                 });
-                let reason = format!("discovery failed: {} in {}: {}", e.action, e.region, e.message);
+                let reason = format!("discovery failed in {region}: {}", reasons.join("; "));
                 results.push(error_result(&check.id, &uid, &reason, default_severity, now));
             }
         }

@@ -1,1 +1,281 @@
-//! placeholder
+//! End-to-end harness: a moto server standing in for AWS, a collector and an
+//! agent run as the real binaries, talking real TLS.
+//!
+//! Binaries are looked up next to the running executable (`target/<profile>/`),
+//! so `cargo build --bins` must have run; the check pack is looked up in
+//! `target/wasm32-wasip2/plugin/` (or `CITADEL_PLUGINS_DIR`).
+//! Everything started here is stopped when its handle is dropped.
+
+pub mod estate;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+pub use estate::{Estate, seed_estate};
+
+/// File name of the first check pack.
+pub const PACK_FILE: &str = "citadel_pack_ec2_network.wasm";
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Directory holding this build's binaries.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current executable");
+    let dir = exe.parent().expect("executable directory").to_path_buf();
+    if dir.ends_with("deps") { dir.parent().expect("profile dir").to_path_buf() } else { dir }
+}
+
+/// Path of a workspace binary, with a hint when it has not been built.
+pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
+    let path = bin_dir().join(name);
+    if !path.exists() {
+        bail!("{} is missing: run `cargo build --bins` first", path.display());
+    }
+    Ok(path)
+}
+
+/// The directory holding built check packs.
+pub fn plugins_build_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CITADEL_PLUGINS_DIR") {
+        return dir.into();
+    }
+    let target = bin_dir().parent().expect("target dir").to_path_buf();
+    target.join("wasm32-wasip2").join("plugin")
+}
+
+/// Copy the built check pack into `dir` (created).
+pub fn install_pack(dir: &Path) -> anyhow::Result<()> {
+    let src = plugins_build_dir().join(PACK_FILE);
+    if !src.exists() {
+        bail!(
+            "{} is missing: run `cargo build -p citadel-pack-ec2-network --target wasm32-wasip2 --profile plugin`",
+            src.display()
+        );
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::copy(&src, dir.join(PACK_FILE))?;
+    Ok(())
+}
+
+fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited before listening on {addr}: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not listen on {addr} within 30 s")
+}
+
+/// Run a command to completion; fail with its output if it fails.
+pub fn run_ok(cmd: &mut Command) -> anyhow::Result<Output> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(out)
+}
+
+/// A moto server on a free port.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Start `python3 -m moto.server` (override the interpreter with `CITADEL_PYTHON`).
+    pub fn start() -> anyhow::Result<Self> {
+        let python = std::env::var("CITADEL_PYTHON").unwrap_or_else(|_| "python3".into());
+        let port = free_port();
+        let mut child = Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting moto with {python} (pip install 'moto[server]')"))?;
+        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "moto")?;
+        Ok(Self { child, endpoint: format!("http://127.0.0.1:{port}") })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An initialised collector data directory, possibly serving.
+#[derive(Debug)]
+pub struct Collector {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Ingest listener.
+    pub ingest: SocketAddr,
+    /// Enrollment listener.
+    pub api: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Collector {
+    /// `citadel-collector init` in `dir` on free ports with the given database.
+    pub fn init(dir: &Path, database_url: &str) -> anyhow::Result<Self> {
+        let ingest = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        run_ok(Command::new(bin("citadel-collector")?).args([
+            "--dir",
+            &dir.display().to_string(),
+            "init",
+            "--database-url",
+            database_url,
+            "--ingest-listen",
+            &ingest.to_string(),
+            "--api-listen",
+            &api.to_string(),
+            "--public-host",
+            "127.0.0.1",
+        ]))?;
+        Ok(Self { dir: dir.to_path_buf(), ingest, api, child: None })
+    }
+
+    /// A `citadel-collector` command on this data directory.
+    pub fn command(&self) -> anyhow::Result<Command> {
+        let mut cmd = Command::new(bin("citadel-collector")?);
+        cmd.arg("--dir").arg(&self.dir);
+        Ok(cmd)
+    }
+
+    /// Start `serve` and wait until both listeners accept connections.
+    pub fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.dir.join("serve.log"))?;
+        let mut child = self
+            .command()?
+            .arg("serve")
+            .env("CITADEL_COLLECTOR_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        wait_for_port(self.ingest, &mut child, "collector")?;
+        wait_for_port(self.api, &mut child, "collector")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The server log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    /// Enrollment URL.
+    pub fn api_url(&self) -> String {
+        format!("https://{}", self.api)
+    }
+
+    /// Ingest URL.
+    pub fn ingest_url(&self) -> String {
+        format!("https://{}", self.ingest)
+    }
+
+    /// `token create --tenant NAME`, returning the token.
+    pub fn token(&self, tenant: &str) -> anyhow::Result<String> {
+        let out = run_ok(self.command()?.args(["token", "create", "--json", "--tenant", tenant]))?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(v["token"].as_str().context("token in output")?.to_string())
+    }
+
+    /// Stop serving.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An agent's configuration directory.
+#[derive(Debug)]
+pub struct Agent {
+    /// `agent.toml`
+    pub config: PathBuf,
+    moto_endpoint: String,
+}
+
+impl Agent {
+    /// Write `agent.toml` (state and plugins under `dir`) scanning `regions` on moto.
+    pub fn new(dir: &Path, moto_endpoint: &str, regions: &[&str]) -> anyhow::Result<Self> {
+        install_pack(&dir.join("plugins"))?;
+        let regions: Vec<String> = regions.iter().map(|r| format!("{r:?}")).collect();
+        let config = dir.join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n",
+                regions.join(", ")
+            ),
+        )?;
+        Ok(Self { config, moto_endpoint: moto_endpoint.to_string() })
+    }
+
+    /// A `citadel-agent` command with this config and moto credentials.
+    pub fn command(&self) -> anyhow::Result<Command> {
+        let mut cmd = Command::new(bin("citadel-agent")?);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env("CITADEL_MOTO", &self.moto_endpoint);
+        Ok(cmd)
+    }
+
+    /// `enroll`.
+    pub fn enroll(&self, collector_url: &str, token: &str) -> anyhow::Result<Output> {
+        self.command()?
+            .args(["enroll", "--collector", collector_url, "--token", token, "--hostname", "e2e-agent"])
+            .output()
+            .context("running citadel-agent enroll")
+    }
+
+    /// `scan --once --json` with extra arguments; returns the parsed report
+    /// and the exit code.
+    pub fn scan(&self, extra: &[&str]) -> anyhow::Result<(serde_json::Value, i32)> {
+        let out = self.command()?.args(["scan", "--once", "--json"]).args(extra).output()?;
+        let code = out.status.code().unwrap_or(-1);
+        let report = serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "scan printed no JSON report (exit {code}):\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        Ok((report, code))
+    }
+}

@@ -1,0 +1,289 @@
+//! Command-line interface.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sqlx::Row;
+
+use crate::config::{CollectorConfig, DEFAULT_MAX_BATCH_BYTES};
+use crate::pki::{self, Authority};
+use crate::serve::{self, Server};
+use crate::store::{Store, now_ms};
+
+/// Citadel collector: receives signed findings from agents over mTLS, verifies
+/// and stores them for review.
+#[derive(Debug, Parser)]
+#[command(name = "citadel-collector", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory: collector.toml, CA and server keys, SQLite database.
+    #[arg(short, long, global = true, env = "CITADEL_COLLECTOR_DIR", default_value = "citadel-collector")]
+    pub dir: PathBuf,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory: configuration, CA, server certificate, database.
+    Init {
+        /// Database URL (default: SQLite file citadel.db in the data directory).
+        #[arg(long, default_value = "sqlite://citadel.db")]
+        database_url: String,
+        /// Agent ingest listener (mTLS).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        ingest_listen: SocketAddr,
+        /// Enrollment/API listener (TLS).
+        #[arg(long, default_value = "127.0.0.1:8444")]
+        api_listen: SocketAddr,
+        /// Host name agents use to reach this collector (added to the server certificate).
+        #[arg(long, default_value = "localhost")]
+        public_host: String,
+        /// Extra DNS names or IP addresses for the server certificate.
+        #[arg(long = "san")]
+        sans: Vec<String>,
+    },
+    /// Manage enrollment tokens.
+    Token {
+        /// Token action.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Manage enrolled agents.
+    Agent {
+        /// Agent action.
+        #[command(subcommand)]
+        action: AgentAction,
+    },
+    /// Serve agent ingest and enrollment until interrupted.
+    Serve,
+    /// Print stored check results of a tenant: counts by status and severity, then failures.
+    Findings {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Token actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a one-time enrollment token for a tenant (created if new).
+    Create {
+        /// Tenant the enrolled agent will belong to.
+        #[arg(long)]
+        tenant: String,
+        /// Hours until the token expires.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+        ttl_hours: u32,
+        /// Print as JSON (token, tenant, expiry, enrollment URL).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Agent actions.
+#[derive(Debug, Subcommand)]
+pub enum AgentAction {
+    /// List enrolled agents.
+    List,
+    /// Revoke an agent: its batches are refused from now on.
+    Revoke {
+        /// Agent id (agt-…).
+        agent_id: String,
+    },
+}
+
+/// Run the CLI.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = cli.dir;
+    match cli.command {
+        Command::Init { database_url, ingest_listen, api_listen, public_host, mut sans } => {
+            sans.push(public_host.clone());
+            init(&dir, database_url, ingest_listen, api_listen, &public_host, &sans).await
+        }
+        Command::Token { action: TokenAction::Create { tenant, ttl_hours, json } } => {
+            token_create(&dir, &tenant, ttl_hours, json).await
+        }
+        Command::Agent { action } => agent(&dir, action).await,
+        Command::Serve => {
+            let server = Server::bind(&dir).await?;
+            let (ingest, api) = server.addresses();
+            tracing::info!(%ingest, %api, "Collector listening.");
+            eprintln!("citadel-collector: ingest (mTLS) on {ingest}, enrollment on {api}");
+            server.run(serve::shutdown_signal()).await
+        }
+        Command::Findings { tenant, json } => findings(&dir, &tenant, json).await,
+    }
+}
+
+async fn init(
+    dir: &Path,
+    database_url: String,
+    ingest_listen: SocketAddr,
+    api_listen: SocketAddr,
+    public_host: &str,
+    sans: &[String],
+) -> anyhow::Result<()> {
+    if dir.join("collector.toml").exists() {
+        bail!("{} is already initialised (collector.toml exists)", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let host = if public_host.contains(':') { format!("[{public_host}]") } else { public_host.to_string() };
+    let config = CollectorConfig {
+        database_url,
+        ingest_listen,
+        api_listen,
+        public_ingest_url: format!("https://{host}:{}", ingest_listen.port()),
+        public_api_url: format!("https://{host}:{}", api_listen.port()),
+        max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+    };
+    pki::create(dir, sans)?;
+    Store::open(&config.database_url_in(dir)).await?.close().await;
+    config.save(dir)?;
+    let ca = Authority::load(dir)?;
+    println!("Initialised {}", dir.display());
+    println!("  CA fingerprint (SHA-256): {}", hex::encode(ca.fingerprint()));
+    println!("  ingest (mTLS):  {}", config.public_ingest_url);
+    println!("  enrollment:     {}", config.public_api_url);
+    println!("Next: citadel-collector --dir {} token create --tenant NAME", dir.display());
+    Ok(())
+}
+
+async fn token_create(dir: &Path, tenant: &str, ttl_hours: u32, json: bool) -> anyhow::Result<()> {
+    let tenant = tenant.trim();
+    if tenant.is_empty() || tenant.len() > 100 || tenant.chars().any(char::is_control) {
+        bail!("tenant name must be 1–100 printable characters");
+    }
+    let config = CollectorConfig::load(dir)?;
+    let ca = Authority::load(dir)?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let (tenant_id, created) = store.ensure_tenant(tenant).await?;
+    let (token, hash) = crate::http::new_token(&ca.fingerprint());
+    let expires_at = now_ms() + i64::from(ttl_hours) * 3_600_000;
+    store.insert_token(tenant_id, &hash, expires_at).await?;
+    store.close().await;
+    let expires = time::OffsetDateTime::from_unix_timestamp(expires_at / 1000)?
+        .format(&time::format_description::well_known::Rfc3339)?;
+    if json {
+        let out = serde_json::json!({
+            "token": token, "tenant": tenant, "expires_at": expires,
+            "enroll_url": config.public_api_url,
+        });
+        println!("{out}");
+    } else {
+        if created {
+            println!("Created tenant {tenant:?}.");
+        }
+        println!("One-time enrollment token for tenant {tenant:?}, valid until {expires}:\n");
+        println!("  {token}\n");
+        println!("Enroll an agent with:");
+        println!("  citadel-agent enroll --collector {} --token {token}", config.public_api_url);
+    }
+    Ok(())
+}
+
+async fn agent(dir: &Path, action: AgentAction) -> anyhow::Result<()> {
+    let config = CollectorConfig::load(dir)?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    match action {
+        AgentAction::List => {
+            let rows = sqlx::query(
+                "SELECT a.id, t.name, a.name, a.enrolled_at, a.last_seen_at, a.revoked_at
+                 FROM agents a JOIN tenants t ON t.id = a.tenant_id ORDER BY a.enrolled_at",
+            )
+            .fetch_all(store.pool())
+            .await?;
+            println!("{:<42} {:<16} {:<24} {:<10} last seen", "agent", "tenant", "name", "state");
+            for r in rows {
+                let revoked: Option<i64> = r.try_get(5)?;
+                let seen: Option<i64> = r.try_get(4)?;
+                println!(
+                    "{:<42} {:<16} {:<24} {:<10} {}",
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<String, _>(1)?,
+                    r.try_get::<String, _>(2)?,
+                    if revoked.is_some() { "revoked" } else { "active" },
+                    seen.map(format_ms).unwrap_or_else(|| "never".into()),
+                );
+            }
+        }
+        AgentAction::Revoke { agent_id } => {
+            if store.revoke_agent(&agent_id).await? {
+                println!("Revoked {agent_id}; its batches are refused from now on.");
+            } else {
+                bail!("no active agent {agent_id}");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
+    let config = CollectorConfig::load(dir)?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let rows = sqlx::query(
+        "SELECT r.check_id, a.source_id, r.status, r.severity, r.status_extended
+         FROM check_results r
+         JOIN assets a ON a.id = r.asset_id
+         JOIN tenants t ON t.id = r.tenant_id
+         WHERE t.name = $1 AND a.is_active = $2
+         ORDER BY r.check_id, a.source_id",
+    )
+    .bind(tenant)
+    .bind(true)
+    .fetch_all(store.pool())
+    .await?;
+    store.close().await;
+    let mut list = Vec::with_capacity(rows.len());
+    for r in rows {
+        list.push(serde_json::json!({
+            "check_id": r.try_get::<String, _>(0)?,
+            "resource": r.try_get::<String, _>(1)?,
+            "status": r.try_get::<String, _>(2)?,
+            "severity": r.try_get::<String, _>(3)?,
+            "status_extended": r.try_get::<String, _>(4)?,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let mut counts = std::collections::BTreeMap::<(String, String), u64>::new();
+    for f in &list {
+        *counts.entry((f["status"].as_str().unwrap_or("").into(), f["severity"].as_str().unwrap_or("").into())).or_default() += 1;
+    }
+    println!("Stored results for tenant {tenant:?}: {}", list.len());
+    for ((status, severity), n) in &counts {
+        println!("  {status:<15} {severity:<14} {n}");
+    }
+    let failing: Vec<_> = list.iter().filter(|f| f["status"] != "pass").collect();
+    if !failing.is_empty() {
+        println!("\nNot passing:");
+        for f in failing {
+            println!(
+                "  [{}] {} {}\n      {}",
+                f["status"].as_str().unwrap_or(""),
+                f["check_id"].as_str().unwrap_or(""),
+                f["resource"].as_str().unwrap_or(""),
+                f["status_extended"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

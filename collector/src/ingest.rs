@@ -1,0 +1,184 @@
+//! Ingest: from untrusted bytes on an mTLS connection to a stored batch.
+//!
+//! Order matters. The TLS layer has already checked that the client
+//! certificate chains to our CA. Then, before anything is written:
+//! 1. the certificate names an enrolled, unrevoked agent whose key it carries;
+//! 2. the COSE `kid` names that same agent;
+//! 3. the signature verifies with that agent's key, over the bytes received;
+//! 4. the batch is internally consistent (results point at its own assets and
+//!    checks, sizes are sane).
+//!
+//! Only then is the batch stored, verbatim, with everything derived from it.
+
+use std::collections::HashSet;
+
+use citadel_wire::{Batch, SignedBatch, WireError};
+
+use crate::pki::PeerAgent;
+use crate::store::{IngestOutcome, Store, StoreError};
+
+/// Longest string accepted in identifiers (ids, names, kinds).
+const MAX_ID_LEN: usize = 2048;
+
+/// Why a batch was refused. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The client certificate names an agent we do not know.
+    #[error("agent {0} is not enrolled with this collector")]
+    UnknownAgent(String),
+    /// The agent has been revoked.
+    #[error("agent {0} has been revoked")]
+    Revoked(String),
+    /// The certificate's key differs from the one recorded at enrollment.
+    #[error("the client certificate's key does not match agent {0}'s enrolled key")]
+    KeyMismatch(String),
+    /// The envelope names another agent than the connection.
+    #[error("batch is signed as {kid:?} but the client certificate belongs to {agent:?}")]
+    KidMismatch {
+        /// The COSE key id.
+        kid: String,
+        /// The certificate's agent.
+        agent: String,
+    },
+    /// Bad encoding or signature.
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    /// The batch contradicts itself.
+    #[error("invalid batch: {0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// HTTP status for this refusal. 4xx tells the agent to set the batch
+    /// aside; 5xx tells it to retry later.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::UnknownAgent(_) | Self::Revoked(_) | Self::KeyMismatch(_) => 403,
+            Self::KidMismatch { .. } | Self::Wire(WireError::BadSignature) => 403,
+            Self::Wire(_) | Self::Invalid(_) => 400,
+            Self::Store(StoreError::Conflict(_)) => 409,
+            Self::Store(_) => 503,
+        }
+    }
+}
+
+/// Verify and store one batch received from `peer`.
+pub async fn ingest(store: &Store, peer: &PeerAgent, body: &[u8]) -> Result<(Batch, IngestOutcome), IngestError> {
+    let agent = store
+        .agent(&peer.agent_id)
+        .await?
+        .ok_or_else(|| IngestError::UnknownAgent(peer.agent_id.clone()))?;
+    if agent.revoked_at.is_some() {
+        return Err(IngestError::Revoked(agent.id));
+    }
+    if agent.public_key != peer.public_key {
+        return Err(IngestError::KeyMismatch(agent.id));
+    }
+    let signed = SignedBatch::parse(body)?;
+    if signed.kid() != agent.id {
+        return Err(IngestError::KidMismatch { kid: signed.kid().to_string(), agent: agent.id });
+    }
+    let key_bytes: [u8; 32] = agent
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
+        .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
+    let batch = signed.verify(&key)?;
+    validate(&batch)?;
+    let outcome = store.ingest(agent.tenant_id, &agent.id, body, &batch).await?;
+    Ok((batch, outcome))
+}
+
+/// Internal consistency of a batch whose signature has been verified: the
+/// agent vouches for it, but a buggy or compromised agent must still not be
+/// able to write dangling references.
+pub fn validate(batch: &Batch) -> Result<(), IngestError> {
+    let bad = |m: String| Err(IngestError::Invalid(m));
+    if batch.integration.name.is_empty() || batch.integration.name.len() > 200 {
+        return bad("integration name must be 1–200 characters".into());
+    }
+    if batch.integration.provider.is_empty() || batch.integration.account.is_empty() {
+        return bad("integration provider and account must be set".into());
+    }
+    if batch.parts == 0 || batch.part >= batch.parts {
+        return bad(format!("part {} of {} is out of range", batch.part, batch.parts));
+    }
+    let mut checks = HashSet::new();
+    for c in &batch.checks {
+        if c.id.is_empty() || c.id.len() > 200 {
+            return bad(format!("check id {:?} must be 1–200 characters", c.id));
+        }
+        if !checks.insert(c.id.as_str()) {
+            return bad(format!("check {} is declared twice", c.id));
+        }
+    }
+    let mut assets = HashSet::new();
+    for a in &batch.assets {
+        if a.source_id.is_empty() || a.source_id.len() > MAX_ID_LEN || a.kind.len() > 200 {
+            return bad(format!("asset id {:?} is empty or too long", truncate(&a.source_id)));
+        }
+        if !assets.insert(a.source_id.as_str()) {
+            return bad(format!("asset {} appears twice", a.source_id));
+        }
+    }
+    for r in &batch.relationships {
+        if r.from.len() > MAX_ID_LEN || r.to.len() > MAX_ID_LEN || r.kind.is_empty() || r.kind.len() > 64 {
+            return bad("relationship with an empty or oversized field".into());
+        }
+    }
+    let mut seen = HashSet::new();
+    for r in &batch.results {
+        if !checks.contains(r.check_id.as_str()) {
+            return bad(format!("result for undeclared check {:?}", truncate(&r.check_id)));
+        }
+        if !assets.contains(r.asset.as_str()) {
+            return bad(format!("result for {} names asset {:?}, which is not in the batch", r.check_id, truncate(&r.asset)));
+        }
+        if !seen.insert((r.check_id.as_str(), r.asset.as_str())) {
+            return bad(format!("two results for {} on {}", r.check_id, r.asset));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_batch_is_valid() {
+        validate(&Batch::example()).unwrap();
+    }
+
+    #[test]
+    fn dangling_references_are_refused() {
+        let mut b = Batch::example();
+        b.results[0].asset = "arn:aws:ec2:us-east-1:1:instance/i-missing".into();
+        assert!(validate(&b).unwrap_err().to_string().contains("not in the batch"));
+
+        let mut b = Batch::example();
+        b.results[0].check_id = "nope".into();
+        assert!(validate(&b).unwrap_err().to_string().contains("undeclared check"));
+
+        let mut b = Batch::example();
+        b.assets.push(b.assets[0].clone());
+        assert!(validate(&b).unwrap_err().to_string().contains("appears twice"));
+
+        let mut b = Batch::example();
+        b.results.push(b.results[0].clone());
+        assert!(validate(&b).unwrap_err().to_string().contains("two results"));
+
+        let mut b = Batch::example();
+        b.part = 1;
+        assert!(validate(&b).is_err());
+    }
+}

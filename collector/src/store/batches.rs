@@ -1,0 +1,430 @@
+//! Writing a verified batch: the raw bytes, the integration, the check
+//! catalog, assets, relationships and check results (with history), all in one
+//! transaction so a batch is stored entirely or not at all.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use citadel_wire::{Batch, Status};
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+use sqlx::Row;
+
+use super::{Store, StoreError, now_ms};
+
+/// Counts reported back to the agent and kept with the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// Assets seen for the first time.
+    pub assets_created: u64,
+    /// Assets seen before.
+    pub assets_updated: u64,
+    /// Assets not seen by this complete scan, now inactive.
+    pub assets_deactivated: u64,
+    /// Relationships new or reappearing.
+    pub relationships_added: u64,
+    /// Relationships no longer seen by a complete scan.
+    pub relationships_ended: u64,
+    /// Checks in the batch catalog.
+    pub checks: u64,
+    /// Results stored.
+    pub results: u64,
+    /// Results that passed.
+    pub passed: u64,
+    /// Results that failed.
+    pub failed: u64,
+    /// Checks that could not be evaluated.
+    pub errors: u64,
+    /// Not applicable results.
+    pub not_applicable: u64,
+    /// History rows written (new results and status changes).
+    pub history: u64,
+    /// Time spent storing the batch, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// What ingest did with a batch.
+#[derive(Debug, Clone)]
+pub enum IngestOutcome {
+    /// Stored now.
+    Accepted(IngestSummary),
+    /// Stored before, byte for byte; nothing changed. Carries the original summary.
+    Duplicate(IngestSummary),
+}
+
+impl Store {
+    /// Store a verified batch for `tenant_id` sent by `agent_id`.
+    pub async fn ingest(
+        &self,
+        tenant_id: i64,
+        agent_id: &str,
+        raw: &[u8],
+        batch: &Batch,
+    ) -> Result<IngestOutcome, StoreError> {
+        let started = Instant::now();
+        let sha256 = citadel_wire::sha256_hex(raw);
+        let batch_id = batch.batch_id.to_string();
+        if let Some(outcome) = self.existing(&batch_id, &sha256).await? {
+            return Ok(outcome);
+        }
+        let mut tx = self.pool.begin().await?;
+        let conn: &mut AnyConnection = &mut tx;
+        let now = now_ms();
+        let integration_id = upsert_integration(conn, tenant_id, agent_id, batch, now).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO batches (id, tenant_id, agent_id, integration_id, seq, prev, scan_id,
+                 sha256, raw, received_at, started_at, finished_at, complete, summary)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}')",
+        )
+        .bind(&batch_id)
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(integration_id)
+        .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
+        .bind(batch.prev.as_deref())
+        .bind(batch.scan_id.to_string())
+        .bind(&sha256)
+        .bind(raw)
+        .bind(now)
+        .bind(batch.started_at)
+        .bind(batch.finished_at)
+        .bind(batch.complete)
+        .execute(&mut *conn)
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &inserted {
+            if e.is_unique_violation() {
+                // Another connection stored the same batch a moment ago.
+                drop(tx);
+                return self
+                    .existing(&batch_id, &sha256)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict(batch_id.clone()));
+            }
+        }
+        inserted?;
+
+        let mut summary = IngestSummary::default();
+        upsert_checks(conn, tenant_id, batch, now, &mut summary).await?;
+        let asset_ids =
+            upsert_assets(conn, tenant_id, integration_id, &batch_id, batch, now, &mut summary)
+                .await?;
+        upsert_relationships(conn, tenant_id, integration_id, &batch_id, batch, now, &mut summary)
+            .await?;
+        upsert_results(conn, tenant_id, integration_id, &batch_id, batch, &asset_ids, &mut summary)
+            .await?;
+        sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
+            .bind(now)
+            .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
+            .bind(agent_id)
+            .execute(&mut *conn)
+            .await?;
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        let text = serde_json::to_string(&summary).expect("summary serializes");
+        sqlx::query("UPDATE batches SET summary = $1 WHERE id = $2")
+            .bind(text)
+            .bind(&batch_id)
+            .execute(&mut *conn)
+            .await?;
+        tx.commit().await?;
+        Ok(IngestOutcome::Accepted(summary))
+    }
+
+    /// A batch with this id already stored: a duplicate if the bytes match.
+    async fn existing(&self, batch_id: &str, sha256: &str) -> Result<Option<IngestOutcome>, StoreError> {
+        let row = sqlx::query("SELECT sha256, summary FROM batches WHERE id = $1")
+            .bind(batch_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get(0)?;
+        if stored != sha256 {
+            return Err(StoreError::Conflict(batch_id.to_string()));
+        }
+        let summary: String = row.try_get(1)?;
+        Ok(Some(IngestOutcome::Duplicate(serde_json::from_str(&summary).unwrap_or_default())))
+    }
+}
+
+async fn upsert_integration(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    agent_id: &str,
+    batch: &Batch,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let first_error = batch
+        .results
+        .iter()
+        .find(|r| r.status == Status::Error)
+        .map(|r| r.status_extended.clone());
+    let status = if first_error.is_some() { "degraded" } else { "ok" };
+    let regions = serde_json::to_string(&batch.integration.regions).expect("strings serialize");
+    let row = sqlx::query(
+        "INSERT INTO integrations (tenant_id, agent_id, name, provider, account, regions, status,
+             last_sync_at, last_error, consecutive_errors)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (tenant_id, agent_id, name) DO UPDATE SET
+             provider = excluded.provider, account = excluded.account, regions = excluded.regions,
+             status = excluded.status, last_sync_at = excluded.last_sync_at,
+             last_error = excluded.last_error,
+             consecutive_errors = CASE WHEN excluded.consecutive_errors = 0 THEN 0
+                                       ELSE integrations.consecutive_errors + 1 END
+         RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(agent_id)
+    .bind(&batch.integration.name)
+    .bind(&batch.integration.provider)
+    .bind(&batch.integration.account)
+    .bind(regions)
+    .bind(status)
+    .bind(now)
+    .bind(first_error.as_deref())
+    .bind(i64::from(first_error.is_some()))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+async fn upsert_checks(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    batch: &Batch,
+    now: i64,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    for c in &batch.checks {
+        let requirements = serde_json::to_string(&c.requirements).expect("map serializes");
+        sqlx::query(
+            "INSERT INTO security_checks (tenant_id, id, plugin, title, description, severity,
+                 service, resource_type, remediation, requirements, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET plugin = excluded.plugin,
+                 title = excluded.title, description = excluded.description,
+                 severity = excluded.severity, service = excluded.service,
+                 resource_type = excluded.resource_type, remediation = excluded.remediation,
+                 requirements = excluded.requirements, updated_at = excluded.updated_at",
+        )
+        .bind(tenant_id)
+        .bind(&c.id)
+        .bind(&c.plugin)
+        .bind(&c.title)
+        .bind(&c.description)
+        .bind(c.severity.as_str())
+        .bind(&c.service)
+        .bind(&c.resource_type)
+        .bind(&c.remediation)
+        .bind(requirements)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        summary.checks += 1;
+    }
+    Ok(())
+}
+
+/// Upsert the batch's assets; returns source id → asset row id.
+async fn upsert_assets(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    integration_id: i64,
+    batch_id: &str,
+    batch: &Batch,
+    now: i64,
+    summary: &mut IngestSummary,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let known: HashSet<(String, String)> =
+        sqlx::query("SELECT source, source_id FROM assets WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let mut ids = HashMap::with_capacity(batch.assets.len());
+    for a in &batch.assets {
+        let tags = serde_json::to_string(&a.tags).expect("map serializes");
+        let row = sqlx::query(
+            "INSERT INTO assets (tenant_id, integration_id, source, source_id, external_id, kind,
+                 name, region, account, tags, raw_source_data, first_seen_at, last_seen_at,
+                 last_batch_id, is_active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+             ON CONFLICT (tenant_id, source, source_id) DO UPDATE SET
+                 integration_id = excluded.integration_id, external_id = excluded.external_id,
+                 kind = excluded.kind, name = excluded.name, region = excluded.region,
+                 account = excluded.account, tags = excluded.tags,
+                 raw_source_data = excluded.raw_source_data, last_seen_at = excluded.last_seen_at,
+                 last_batch_id = excluded.last_batch_id, is_active = excluded.is_active
+             RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(integration_id)
+        .bind(&a.source)
+        .bind(&a.source_id)
+        .bind(&a.id)
+        .bind(&a.kind)
+        .bind(a.name.as_deref())
+        .bind(&a.region)
+        .bind(&a.account)
+        .bind(tags)
+        .bind(&a.raw)
+        .bind(now)
+        .bind(batch_id)
+        .bind(true)
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.insert(a.source_id.clone(), row.try_get(0)?);
+        if known.contains(&(a.source.clone(), a.source_id.clone())) {
+            summary.assets_updated += 1;
+        } else {
+            summary.assets_created += 1;
+        }
+    }
+    if batch.complete {
+        let done = sqlx::query(
+            "UPDATE assets SET is_active = $1
+             WHERE integration_id = $2 AND is_active = $3 AND last_batch_id <> $4",
+        )
+        .bind(false)
+        .bind(integration_id)
+        .bind(true)
+        .bind(batch_id)
+        .execute(&mut *conn)
+        .await?;
+        summary.assets_deactivated = done.rows_affected();
+    }
+    Ok(ids)
+}
+
+async fn upsert_relationships(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    integration_id: i64,
+    batch_id: &str,
+    batch: &Batch,
+    now: i64,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    let active: HashSet<(String, String, String)> = sqlx::query(
+        "SELECT from_source_id, kind, to_source_id FROM asset_relationships
+         WHERE tenant_id = $1 AND is_active = $2",
+    )
+    .bind(tenant_id)
+    .bind(true)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    for rel in &batch.relationships {
+        sqlx::query(
+            "INSERT INTO asset_relationships (tenant_id, integration_id, from_source_id, kind,
+                 to_source_id, is_active, discovered_at, last_seen_at, ended_at, last_batch_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)
+             ON CONFLICT (tenant_id, from_source_id, kind, to_source_id) DO UPDATE SET
+                 integration_id = excluded.integration_id, is_active = excluded.is_active,
+                 last_seen_at = excluded.last_seen_at, ended_at = NULL,
+                 last_batch_id = excluded.last_batch_id",
+        )
+        .bind(tenant_id)
+        .bind(integration_id)
+        .bind(&rel.from)
+        .bind(&rel.kind)
+        .bind(&rel.to)
+        .bind(true)
+        .bind(now)
+        .bind(batch_id)
+        .execute(&mut *conn)
+        .await?;
+        if !active.contains(&(rel.from.clone(), rel.kind.clone(), rel.to.clone())) {
+            summary.relationships_added += 1;
+        }
+    }
+    if batch.complete {
+        let done = sqlx::query(
+            "UPDATE asset_relationships SET is_active = $1, ended_at = $2
+             WHERE integration_id = $3 AND is_active = $4 AND last_batch_id <> $5",
+        )
+        .bind(false)
+        .bind(now)
+        .bind(integration_id)
+        .bind(true)
+        .bind(batch_id)
+        .execute(&mut *conn)
+        .await?;
+        summary.relationships_ended = done.rows_affected();
+    }
+    Ok(())
+}
+
+async fn upsert_results(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    integration_id: i64,
+    batch_id: &str,
+    batch: &Batch,
+    asset_ids: &HashMap<String, i64>,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    let previous: HashMap<(String, i64), String> = sqlx::query(
+        "SELECT r.check_id, r.asset_id, r.status FROM check_results r
+         JOIN assets a ON a.id = r.asset_id
+         WHERE r.tenant_id = $1 AND a.integration_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(integration_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    for r in &batch.results {
+        // Ingest validated that every result names an asset of the batch.
+        let Some(&asset_id) = asset_ids.get(&r.asset) else { continue };
+        let status = r.status.as_str();
+        let row = sqlx::query(
+            "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,
+                 severity, observed_at, first_seen_at, batch_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+             ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
+                 status = excluded.status, status_extended = excluded.status_extended,
+                 severity = excluded.severity, observed_at = excluded.observed_at,
+                 batch_id = excluded.batch_id
+             RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(&r.check_id)
+        .bind(asset_id)
+        .bind(status)
+        .bind(&r.status_extended)
+        .bind(r.severity.as_str())
+        .bind(r.observed_at)
+        .bind(batch_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let result_id: i64 = row.try_get(0)?;
+        let before = previous.get(&(r.check_id.clone(), asset_id));
+        if before.map(String::as_str) != Some(status) {
+            sqlx::query(
+                "INSERT INTO check_result_history (check_result_id, previous_status, status,
+                     changed_at, batch_id) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(result_id)
+            .bind(before.map(String::as_str))
+            .bind(status)
+            .bind(r.observed_at)
+            .bind(batch_id)
+            .execute(&mut *conn)
+            .await?;
+            summary.history += 1;
+        }
+        summary.results += 1;
+        match r.status {
+            Status::Pass => summary.passed += 1,
+            Status::Fail => summary.failed += 1,
+            Status::Error => summary.errors += 1,
+            Status::NotApplicable => summary.not_applicable += 1,
+        }
+    }
+    Ok(())
+}
