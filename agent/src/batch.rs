@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use citadel_wire::{Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance, Severity, Status};
+use citadel_wire::{
+    Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance, Severity, Status,
+};
 use uuid::Uuid;
 
 use crate::discovery::Inventory;

@@ -18,7 +18,13 @@ use crate::{enroll, push, summary};
 #[command(name = "citadel-agent", version, about, long_about = None)]
 pub struct Cli {
     /// Agent configuration file.
-    #[arg(short, long, global = true, env = "CITADEL_AGENT_CONFIG", default_value = "agent.toml")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "CITADEL_AGENT_CONFIG",
+        default_value = "agent.toml"
+    )]
     pub config: PathBuf,
 
     /// What to do.
@@ -66,7 +72,11 @@ pub enum Command {
 /// Run the CLI.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Enroll { collector, token, hostname } => {
+        Command::Enroll {
+            collector,
+            token,
+            hostname,
+        } => {
             let config = load(&cli.config)?;
             let hostname = hostname.unwrap_or_else(local_hostname);
             let info = enroll::enroll(&config.state_dir, &collector, &token, &hostname).await?;
@@ -76,10 +86,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Scan { once, interval, json, output, no_push } => {
+        Command::Scan {
+            once,
+            interval,
+            json,
+            output,
+            no_push,
+        } => {
             let config = load(&cli.config)?;
             let identity = Identity::load(&config.state_dir)?;
-            let opts = ScanOptions { push: !no_push, output };
+            let opts = ScanOptions {
+                push: !no_push,
+                output,
+            };
             loop {
                 let report = scan::scan_once(&config, &identity, &opts).await?;
                 if json {
@@ -88,7 +107,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     print!("{}", summary::render(&report));
                 }
                 if once {
-                    let undelivered = report.push.as_ref().is_some_and(|p| p.pending > 0 || !p.rejected.is_empty());
+                    let undelivered = report
+                        .push
+                        .as_ref()
+                        .is_some_and(|p| p.pending > 0 || !p.rejected.is_empty());
                     if undelivered {
                         std::process::exit(3);
                     }

@@ -141,7 +141,12 @@ impl Config {
                     i.name, i.provider
                 ));
             }
-            if i.name.is_empty() || !i.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+            if i.name.is_empty()
+                || !i
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+            {
                 problems.push(format!(
                     "integration name {:?} must be non-empty letters, digits, '-' or '_'",
                     i.name
@@ -151,17 +156,30 @@ impl Config {
                 problems.push(format!("integration name {:?} is used twice", i.name));
             }
             if i.regions.is_empty() {
-                problems.push(format!("integration {:?}: regions must not be empty", i.name));
+                problems.push(format!(
+                    "integration {:?}: regions must not be empty",
+                    i.name
+                ));
             }
             for r in &i.regions {
-                if r.is_empty() || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                    problems.push(format!("integration {:?}: {r:?} is not a region name", i.name));
+                if r.is_empty()
+                    || !r
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    problems.push(format!(
+                        "integration {:?}: {r:?} is not a region name",
+                        i.name
+                    ));
                 }
             }
             if let Some(e) = &i.endpoint
                 && !matches!(e.scheme(), "http" | "https")
             {
-                problems.push(format!("integration {:?}: endpoint must be http(s)", i.name));
+                problems.push(format!(
+                    "integration {:?}: endpoint must be http(s)",
+                    i.name
+                ));
             }
             integrations.push(Integration {
                 name: i.name,

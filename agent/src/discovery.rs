@@ -111,7 +111,8 @@ pub async fn discover(integration: &Integration) -> Result<Inventory, DiscoverEr
         });
     }
     while let Some(part) = tasks.join_next().await {
-        let part = part.map_err(|e| DiscoverError::Identity(format!("discovery task failed: {e}")))?;
+        let part =
+            part.map_err(|e| DiscoverError::Identity(format!("discovery task failed: {e}")))?;
         inventory.resources.extend(part.resources);
         inventory.relationships.extend(part.relationships);
         inventory.errors.extend(part.errors);

@@ -78,14 +78,20 @@ pub async fn enroll(
 ) -> Result<IdentityInfo, EnrollError> {
     let pin = parse_token(token)?;
     if state_dir.join("identity.json").exists() {
-        return Err(EnrollError::AlreadyEnrolled(state_dir.display().to_string()));
+        return Err(EnrollError::AlreadyEnrolled(
+            state_dir.display().to_string(),
+        ));
     }
     let kc = identity::generate_key(hostname).map_err(|e| EnrollError::Local(e.to_string()))?;
     let client = tls::pinned_client(pin).map_err(|e| EnrollError::Transport(e.to_string()))?;
     let endpoint = format!("{}/v1/enroll", url.trim_end_matches('/'));
     let resp = client
         .post(&endpoint)
-        .json(&EnrollRequest { token: token.trim(), csr_pem: &kc.csr_pem, hostname })
+        .json(&EnrollRequest {
+            token: token.trim(),
+            csr_pem: &kc.csr_pem,
+            hostname,
+        })
         .send()
         .await
         .map_err(|e| EnrollError::Transport(error_chain(&e)))?;
@@ -118,8 +124,14 @@ pub async fn enroll(
         tenant: reply.tenant,
         ingest_url: reply.ingest_url,
     };
-    identity::save(state_dir, &info, &kc.key_pem, &reply.certificate_pem, &reply.ca_pem)
-        .map_err(|e| EnrollError::Local(e.to_string()))?;
+    identity::save(
+        state_dir,
+        &info,
+        &kc.key_pem,
+        &reply.certificate_pem,
+        &reply.ca_pem,
+    )
+    .map_err(|e| EnrollError::Local(e.to_string()))?;
     Ok(info)
 }
 

@@ -86,7 +86,13 @@ impl Identity {
             .ok_or_else(|| bad("agent.crt", "no CERTIFICATE block".into()))?;
         let ca_der = pem_body(&read("ca.crt")?, "CERTIFICATE")
             .ok_or_else(|| bad("ca.crt", "no CERTIFICATE block".into()))?;
-        Ok(Self { info, key, key_pkcs8_der, cert_der, ca_der })
+        Ok(Self {
+            info,
+            key,
+            key_pkcs8_der,
+            cert_der,
+            ca_der,
+        })
     }
 }
 
@@ -190,7 +196,10 @@ mod tests {
         assert_eq!(id.info.agent_id, "agt-1");
         assert_eq!(id.cert_der, [0, 1, 2]);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("agent.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("agent.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -154,7 +154,10 @@ impl PluginHost {
 
     /// Load every `*.wasm` in `dir`, in name order.
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), PluginError> {
-        let read = |source| PluginError::Read { path: dir.into(), source };
+        let read = |source| PluginError::Read {
+            path: dir.into(),
+            source,
+        };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(read)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -345,22 +348,31 @@ impl InventoryView {
         let mut uids = BTreeMap::new();
         for r in resources {
             uids.insert(r.uid.clone(), r.kind.to_string());
-            by_kind.entry(r.kind.to_string()).or_default().push(types::Resource {
-                uid: r.uid.clone(),
-                id: r.id.clone(),
-                kind: r.kind.to_string(),
-                region: r.region.clone(),
-                account: r.account.clone(),
-                name: r.name.clone(),
-                tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                document: r.document.clone(),
-            });
+            by_kind
+                .entry(r.kind.to_string())
+                .or_default()
+                .push(types::Resource {
+                    uid: r.uid.clone(),
+                    id: r.id.clone(),
+                    kind: r.kind.to_string(),
+                    region: r.region.clone(),
+                    account: r.account.clone(),
+                    name: r.name.clone(),
+                    tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    document: r.document.clone(),
+                });
         }
-        Self { by_kind, uids, audit }
+        Self {
+            by_kind,
+            uids,
+            audit,
+        }
     }
 
     fn visible(&self, allowed: &BTreeSet<String>, uid: &str) -> bool {
-        self.uids.get(uid).is_some_and(|kind| allowed.contains(kind))
+        self.uids
+            .get(uid)
+            .is_some_and(|kind| allowed.contains(kind))
     }
 }
 
@@ -390,7 +402,11 @@ impl inventory::Host for HostState {
         if !self.allowed.contains(&kind) {
             return Vec::new();
         }
-        self.inventory.by_kind.get(&kind).cloned().unwrap_or_default()
+        self.inventory
+            .by_kind
+            .get(&kind)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn config(&mut self, key: String) -> Option<String> {

@@ -35,7 +35,11 @@ pub struct PushReport {
 /// Push every spooled batch, oldest first. Stops at the first transport or
 /// server failure, leaving the rest spooled; a batch refused with a 4xx is moved
 /// aside so it cannot block the queue.
-pub async fn push_spool(identity: &Identity, spool: &Spool, url: &str) -> std::io::Result<PushReport> {
+pub async fn push_spool(
+    identity: &Identity,
+    spool: &Spool,
+    url: &str,
+) -> std::io::Result<PushReport> {
     let mut report = PushReport::default();
     let client = match crate::tls::mtls_client(identity) {
         Ok(c) => c,
@@ -76,7 +80,9 @@ pub async fn push_spool(identity: &Identity, spool: &Spool, url: &str) -> std::i
             }
         } else if status.is_client_error() && status.as_u16() != 429 {
             let moved = spool.reject(&path)?;
-            report.rejected.push((moved, format!("{status}: {}", reply_message(&text))));
+            report
+                .rejected
+                .push((moved, format!("{status}: {}", reply_message(&text))));
         } else {
             report.deferred = Some(format!("{status}: {}", reply_message(&text)));
             break;

@@ -202,7 +202,14 @@ pub async fn scan_once(
             }
             None => None,
         };
-        reports.push(report(integration, &inventory, &batch, check_errors, output, finished - started));
+        reports.push(report(
+            integration,
+            &inventory,
+            &batch,
+            check_errors,
+            output,
+            finished - started,
+        ));
     }
 
     let push = if opts.push {
@@ -215,7 +222,10 @@ pub async fn scan_once(
     } else {
         None
     };
-    Ok(ScanReport { integrations: reports, push })
+    Ok(ScanReport {
+        integrations: reports,
+        push,
+    })
 }
 
 /// Run every check of every plugin. A failed evaluation becomes `error` results
@@ -234,7 +244,8 @@ fn evaluate_all(
         for check in &plugin.checks {
             let now = now_ms();
             let default_severity = batch::severity(check.severity);
-            let _span = tracing::info_span!("evaluate", plugin = %plugin.name, check = %check.id).entered();
+            let _span =
+                tracing::info_span!("evaluate", plugin = %plugin.name, check = %check.id).entered();
             // Regions whose discovery of a kind this check reads failed.
             let failed: Vec<&DiscoveryError> = inventory
                 .errors
@@ -258,7 +269,13 @@ fn evaluate_all(
                     errors.push(format!("{} ({}): {reason}", check.id, plugin.name));
                     let evaluated = check.reads.first().and_then(|k| by_kind.get(k.as_str()));
                     for r in evaluated.into_iter().flatten() {
-                        results.push(error_result(&check.id, &r.uid, &reason, default_severity, now));
+                        results.push(error_result(
+                            &check.id,
+                            &r.uid,
+                            &reason,
+                            default_severity,
+                            now,
+                        ));
                     }
                 }
             }
@@ -289,14 +306,26 @@ fn evaluate_all(
                     raw: "{}".into(),
                 });
                 let reason = format!("discovery failed in {region}: {}", reasons.join("; "));
-                results.push(error_result(&check.id, &uid, &reason, default_severity, now));
+                results.push(error_result(
+                    &check.id,
+                    &uid,
+                    &reason,
+                    default_severity,
+                    now,
+                ));
             }
         }
     }
     (results, extra.into_values().collect(), errors)
 }
 
-fn error_result(check: &str, asset: &str, reason: &str, severity: Severity, now: i64) -> CheckResult {
+fn error_result(
+    check: &str,
+    asset: &str,
+    reason: &str,
+    severity: Severity,
+    now: i64,
+) -> CheckResult {
     CheckResult {
         check_id: check.into(),
         asset: asset.into(),
@@ -324,7 +353,9 @@ fn report(
     for r in &batch.results {
         *by_status.entry(r.status.as_str().to_string()).or_insert(0) += 1;
         if r.status == Status::Fail {
-            *failed_by_severity.entry(r.severity.as_str().to_string()).or_insert(0) += 1;
+            *failed_by_severity
+                .entry(r.severity.as_str().to_string())
+                .or_insert(0) += 1;
         }
     }
     let mut findings: Vec<FindingLine> = batch
@@ -339,7 +370,12 @@ fn report(
         })
         .collect();
     findings.sort_by(|a, b| {
-        (a.status, a.severity, &a.check_id, &a.resource).cmp(&(b.status, b.severity, &b.check_id, &b.resource))
+        (a.status, a.severity, &a.check_id, &a.resource).cmp(&(
+            b.status,
+            b.severity,
+            &b.check_id,
+            &b.resource,
+        ))
     });
     IntegrationReport {
         name: integration.name.clone(),

@@ -31,7 +31,9 @@ impl Spool {
     /// Open (and create) the spool under `state_dir`.
     pub fn open(state_dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(state_dir.join("spool"))?;
-        Ok(Self { state_dir: state_dir.into() })
+        Ok(Self {
+            state_dir: state_dir.into(),
+        })
     }
 
     /// The chain position, starting fresh when none was recorded.
@@ -47,7 +49,10 @@ impl Spool {
     pub fn put(&self, seq: u64, batch_id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
         let path = self.dir().join(format!("{seq:020}-{batch_id}.cose"));
         write_atomic(&path, bytes)?;
-        let chain = Chain { seq, prev: Some(citadel_wire::sha256_hex(bytes)) };
+        let chain = Chain {
+            seq,
+            prev: Some(citadel_wire::sha256_hex(bytes)),
+        };
         write_atomic(
             &self.state_dir.join("chain.json"),
             &serde_json::to_vec(&chain).map_err(std::io::Error::other)?,

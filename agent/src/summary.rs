@@ -16,7 +16,11 @@ pub(crate) fn render(report: &ScanReport) -> String {
             i.regions.join(", "),
             i.duration_ms
         );
-        let kinds: Vec<String> = i.resources.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let kinds: Vec<String> = i
+            .resources
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
         let total: usize = i.resources.values().sum();
         let _ = writeln!(out, "  discovered {total} resources: {}", kinds.join(", "));
         for e in &i.discovery_errors {
@@ -25,9 +29,17 @@ pub(crate) fn render(report: &ScanReport) -> String {
         for e in &i.check_errors {
             let _ = writeln!(out, "  CHECK ERROR {e}");
         }
-        let statuses: Vec<String> =
-            i.by_status.iter().map(|(s, n)| format!("{} {n}", s.to_uppercase())).collect();
-        let _ = writeln!(out, "  findings: {} ({})", i.findings.len(), statuses.join(", "));
+        let statuses: Vec<String> = i
+            .by_status
+            .iter()
+            .map(|(s, n)| format!("{} {n}", s.to_uppercase()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  findings: {} ({})",
+            i.findings.len(),
+            statuses.join(", ")
+        );
         if !i.failed_by_severity.is_empty() {
             let order = ["critical", "high", "medium", "low", "informational"];
             let sev: Vec<String> = order
@@ -47,7 +59,11 @@ pub(crate) fn render(report: &ScanReport) -> String {
                 f.status_extended
             );
         }
-        let _ = writeln!(out, "  batch {} (seq {}) signed and spooled", i.batch_id, i.seq);
+        let _ = writeln!(
+            out,
+            "  batch {} (seq {}) signed and spooled",
+            i.batch_id, i.seq
+        );
         if let Some(p) = &i.output {
             let _ = writeln!(out, "  written to {}", p.display());
         }
@@ -65,7 +81,11 @@ pub(crate) fn render(report: &ScanReport) -> String {
             let _ = writeln!(out, "Collector REJECTED {r}");
         }
         if let Some(why) = &p.deferred {
-            let _ = writeln!(out, "Push deferred ({} batch(es) kept in the spool): {why}", p.pending);
+            let _ = writeln!(
+                out,
+                "Push deferred ({} batch(es) kept in the spool): {why}",
+                p.pending
+            );
         }
     }
     out

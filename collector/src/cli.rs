@@ -18,7 +18,13 @@ use crate::store::{Store, now_ms};
 #[command(name = "citadel-collector", version, about, long_about = None)]
 pub struct Cli {
     /// Data directory: collector.toml, CA and server keys, SQLite database.
-    #[arg(short, long, global = true, env = "CITADEL_COLLECTOR_DIR", default_value = "citadel-collector")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "CITADEL_COLLECTOR_DIR",
+        default_value = "citadel-collector"
+    )]
     pub dir: PathBuf,
 
     /// What to do.
@@ -105,13 +111,32 @@ pub enum AgentAction {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let dir = cli.dir;
     match cli.command {
-        Command::Init { database_url, ingest_listen, api_listen, public_host, mut sans } => {
+        Command::Init {
+            database_url,
+            ingest_listen,
+            api_listen,
+            public_host,
+            mut sans,
+        } => {
             sans.push(public_host.clone());
-            init(&dir, database_url, ingest_listen, api_listen, &public_host, &sans).await
+            init(
+                &dir,
+                database_url,
+                ingest_listen,
+                api_listen,
+                &public_host,
+                &sans,
+            )
+            .await
         }
-        Command::Token { action: TokenAction::Create { tenant, ttl_hours, json } } => {
-            token_create(&dir, &tenant, ttl_hours, json).await
-        }
+        Command::Token {
+            action:
+                TokenAction::Create {
+                    tenant,
+                    ttl_hours,
+                    json,
+                },
+        } => token_create(&dir, &tenant, ttl_hours, json).await,
         Command::Agent { action } => agent(&dir, action).await,
         Command::Serve => {
             let server = Server::bind(&dir).await?;
@@ -133,10 +158,17 @@ async fn init(
     sans: &[String],
 ) -> anyhow::Result<()> {
     if dir.join("collector.toml").exists() {
-        bail!("{} is already initialised (collector.toml exists)", dir.display());
+        bail!(
+            "{} is already initialised (collector.toml exists)",
+            dir.display()
+        );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let host = if public_host.contains(':') { format!("[{public_host}]") } else { public_host.to_string() };
+    let host = if public_host.contains(':') {
+        format!("[{public_host}]")
+    } else {
+        public_host.to_string()
+    };
     let config = CollectorConfig {
         database_url,
         ingest_listen,
@@ -146,14 +178,23 @@ async fn init(
         max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
     };
     pki::create(dir, sans)?;
-    Store::open(&config.database_url_in(dir)).await?.close().await;
+    Store::open(&config.database_url_in(dir))
+        .await?
+        .close()
+        .await;
     config.save(dir)?;
     let ca = Authority::load(dir)?;
     println!("Initialised {}", dir.display());
-    println!("  CA fingerprint (SHA-256): {}", hex::encode(ca.fingerprint()));
+    println!(
+        "  CA fingerprint (SHA-256): {}",
+        hex::encode(ca.fingerprint())
+    );
     println!("  ingest (mTLS):  {}", config.public_ingest_url);
     println!("  enrollment:     {}", config.public_api_url);
-    println!("Next: citadel-collector --dir {} token create --tenant NAME", dir.display());
+    println!(
+        "Next: citadel-collector --dir {} token create --tenant NAME",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -185,7 +226,10 @@ async fn token_create(dir: &Path, tenant: &str, ttl_hours: u32, json: bool) -> a
         println!("One-time enrollment token for tenant {tenant:?}, valid until {expires}:\n");
         println!("  {token}\n");
         println!("Enroll an agent with:");
-        println!("  citadel-agent enroll --collector {} --token {token}", config.public_api_url);
+        println!(
+            "  citadel-agent enroll --collector {} --token {token}",
+            config.public_api_url
+        );
     }
     Ok(())
 }
@@ -201,7 +245,10 @@ async fn agent(dir: &Path, action: AgentAction) -> anyhow::Result<()> {
             )
             .fetch_all(store.pool())
             .await?;
-            println!("{:<42} {:<16} {:<24} {:<10} last seen", "agent", "tenant", "name", "state");
+            println!(
+                "{:<42} {:<16} {:<24} {:<10} last seen",
+                "agent", "tenant", "name", "state"
+            );
             for r in rows {
                 let revoked: Option<i64> = r.try_get(5)?;
                 let seen: Option<i64> = r.try_get(4)?;
@@ -210,7 +257,11 @@ async fn agent(dir: &Path, action: AgentAction) -> anyhow::Result<()> {
                     r.try_get::<String, _>(0)?,
                     r.try_get::<String, _>(1)?,
                     r.try_get::<String, _>(2)?,
-                    if revoked.is_some() { "revoked" } else { "active" },
+                    if revoked.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
                     seen.map(format_ms).unwrap_or_else(|| "never".into()),
                 );
             }
@@ -230,7 +281,10 @@ async fn agent(dir: &Path, action: AgentAction) -> anyhow::Result<()> {
 fn format_ms(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ms.to_string())
 }
 
@@ -266,7 +320,12 @@ async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
     }
     let mut counts = std::collections::BTreeMap::<(String, String), u64>::new();
     for f in &list {
-        *counts.entry((f["status"].as_str().unwrap_or("").into(), f["severity"].as_str().unwrap_or("").into())).or_default() += 1;
+        *counts
+            .entry((
+                f["status"].as_str().unwrap_or("").into(),
+                f["severity"].as_str().unwrap_or("").into(),
+            ))
+            .or_default() += 1;
     }
     println!("Stored results for tenant {tenant:?}: {}", list.len());
     for ((status, severity), n) in &counts {

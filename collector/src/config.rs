@@ -51,7 +51,11 @@ impl CollectorConfig {
             Some(rest) if !rest.starts_with('/') => {
                 let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
                 let path: PathBuf = dir.join(file);
-                let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
+                let query = if query.is_empty() {
+                    "mode=rwc".to_string()
+                } else {
+                    query.to_string()
+                };
                 format!("sqlite://{}?{query}", path.display())
             }
             _ => self.database_url.clone(),
@@ -87,15 +91,25 @@ mod tests {
             public_api_url: "https://localhost:8444".into(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
         };
-        assert_eq!(c.database_url_in(Path::new("/data")), "sqlite:///data/citadel.db?mode=rwc");
+        assert_eq!(
+            c.database_url_in(Path::new("/data")),
+            "sqlite:///data/citadel.db?mode=rwc"
+        );
         c.database_url = "postgres://localhost/citadel".into();
-        assert_eq!(c.database_url_in(Path::new("/data")), "postgres://localhost/citadel");
+        assert_eq!(
+            c.database_url_in(Path::new("/data")),
+            "postgres://localhost/citadel"
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("collector.toml"), "database_url = 1\nbogus = true\n").unwrap();
+        std::fs::write(
+            dir.path().join("collector.toml"),
+            "database_url = 1\nbogus = true\n",
+        )
+        .unwrap();
         let err = CollectorConfig::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("collector.toml"), "{err}");
     }

@@ -57,7 +57,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
     }
 }
 
@@ -113,13 +117,20 @@ async fn post_batch(
                 assets = batch.assets.len(), results = summary.results,
                 "Batch received."
             );
-            Ok(Json(BatchReply { batch_id: batch.batch_id.to_string(), status: status.into(), summary }))
+            Ok(Json(BatchReply {
+                batch_id: batch.batch_id.to_string(),
+                status: status.into(),
+                summary,
+            }))
         }
         Err(e) => {
             let code = e.http_status();
             if code >= 500 {
                 tracing::error!(agent = %peer.agent_id, error = %e, "Batch not stored.");
-                Err(ApiError::new(code, "the collector cannot store batches right now; retry later"))
+                Err(ApiError::new(
+                    code,
+                    "the collector cannot store batches right now; retry later",
+                ))
             } else {
                 tracing::warn!(agent = %peer.agent_id, error = %e, "Batch refused.");
                 Err(ApiError::new(code, refusal(&e)))
@@ -155,12 +166,18 @@ pub struct EnrollReply {
     pub ingest_url: String,
 }
 
-async fn post_enroll(State(state): State<AppState>, body: Bytes) -> Result<Json<EnrollReply>, ApiError> {
+async fn post_enroll(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<EnrollReply>, ApiError> {
     let req: EnrollRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(400, format!("malformed enrollment request: {e}")))?;
     let hostname = req.hostname.trim();
     if hostname.is_empty() || hostname.len() > 253 || hostname.chars().any(char::is_control) {
-        return Err(ApiError::new(400, "hostname must be 1–253 printable characters"));
+        return Err(ApiError::new(
+            400,
+            "hostname must be 1–253 printable characters",
+        ));
     }
     let secret_hash = token_secret_hash(&req.token, &state.ca.fingerprint())?;
     let agent_id = format!("agt-{}", uuid::Uuid::now_v7());
@@ -174,7 +191,10 @@ async fn post_enroll(State(state): State<AppState>, body: Bytes) -> Result<Json<
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "Enrollment failed.");
-            ApiError::new(503, "the collector cannot enroll agents right now; retry later")
+            ApiError::new(
+                503,
+                "the collector cannot enroll agents right now; retry later",
+            )
         })?;
     match issued {
         Ok((agent, certificate_pem)) => {
@@ -203,7 +223,10 @@ fn token_secret_hash(token: &str, ca_fingerprint: &[u8; 32]) -> Result<String, A
         return Err(ApiError::new(400, "malformed enrollment token"));
     };
     if pin != hex::encode(ca_fingerprint) {
-        return Err(ApiError::new(403, "the enrollment token was issued by a different collector"));
+        return Err(ApiError::new(
+            403,
+            "the enrollment token was issued by a different collector",
+        ));
     }
     Ok(hex::encode(Sha256::digest(secret.as_bytes())))
 }
@@ -214,7 +237,10 @@ pub fn new_token(ca_fingerprint: &[u8; 32]) -> (String, String) {
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
     let secret = hex::encode(secret);
     let hash = hex::encode(Sha256::digest(secret.as_bytes()));
-    (format!("ctk1_{}_{secret}", hex::encode(ca_fingerprint)), hash)
+    (
+        format!("ctk1_{}_{secret}", hex::encode(ca_fingerprint)),
+        hash,
+    )
 }
 
 #[cfg(test)]
@@ -226,7 +252,13 @@ mod tests {
         let fp = [7u8; 32];
         let (token, hash) = new_token(&fp);
         assert_eq!(token_secret_hash(&token, &fp).unwrap(), hash);
-        assert_eq!(token_secret_hash(&token, &[8u8; 32]).unwrap_err().status, StatusCode::FORBIDDEN);
-        assert_eq!(token_secret_hash("ctk1_x", &fp).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            token_secret_hash(&token, &[8u8; 32]).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            token_secret_hash("ctk1_x", &fp).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
     }
 }

@@ -66,7 +66,11 @@ impl IngestError {
 }
 
 /// Verify and store one batch received from `peer`.
-pub async fn ingest(store: &Store, peer: &PeerAgent, body: &[u8]) -> Result<(Batch, IngestOutcome), IngestError> {
+pub async fn ingest(
+    store: &Store,
+    peer: &PeerAgent,
+    body: &[u8],
+) -> Result<(Batch, IngestOutcome), IngestError> {
     let agent = store
         .agent(&peer.agent_id)
         .await?
@@ -79,7 +83,10 @@ pub async fn ingest(store: &Store, peer: &PeerAgent, body: &[u8]) -> Result<(Bat
     }
     let signed = SignedBatch::parse(body)?;
     if signed.kid() != agent.id {
-        return Err(IngestError::KidMismatch { kid: signed.kid().to_string(), agent: agent.id });
+        return Err(IngestError::KidMismatch {
+            kid: signed.kid().to_string(),
+            agent: agent.id,
+        });
     }
     let key_bytes: [u8; 32] = agent
         .public_key
@@ -90,7 +97,9 @@ pub async fn ingest(store: &Store, peer: &PeerAgent, body: &[u8]) -> Result<(Bat
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
     let batch = signed.verify(&key)?;
     validate(&batch)?;
-    let outcome = store.ingest(agent.tenant_id, &agent.id, body, &batch).await?;
+    let outcome = store
+        .ingest(agent.tenant_id, &agent.id, body, &batch)
+        .await?;
     Ok((batch, outcome))
 }
 
@@ -106,7 +115,10 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
         return bad("integration provider and account must be set".into());
     }
     if batch.parts == 0 || batch.part >= batch.parts {
-        return bad(format!("part {} of {} is out of range", batch.part, batch.parts));
+        return bad(format!(
+            "part {} of {} is out of range",
+            batch.part, batch.parts
+        ));
     }
     let mut checks = HashSet::new();
     for c in &batch.checks {
@@ -120,24 +132,38 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
     let mut assets = HashSet::new();
     for a in &batch.assets {
         if a.source_id.is_empty() || a.source_id.len() > MAX_ID_LEN || a.kind.len() > 200 {
-            return bad(format!("asset id {:?} is empty or too long", truncate(&a.source_id)));
+            return bad(format!(
+                "asset id {:?} is empty or too long",
+                truncate(&a.source_id)
+            ));
         }
         if !assets.insert(a.source_id.as_str()) {
             return bad(format!("asset {} appears twice", a.source_id));
         }
     }
     for r in &batch.relationships {
-        if r.from.len() > MAX_ID_LEN || r.to.len() > MAX_ID_LEN || r.kind.is_empty() || r.kind.len() > 64 {
+        if r.from.len() > MAX_ID_LEN
+            || r.to.len() > MAX_ID_LEN
+            || r.kind.is_empty()
+            || r.kind.len() > 64
+        {
             return bad("relationship with an empty or oversized field".into());
         }
     }
     let mut seen = HashSet::new();
     for r in &batch.results {
         if !checks.contains(r.check_id.as_str()) {
-            return bad(format!("result for undeclared check {:?}", truncate(&r.check_id)));
+            return bad(format!(
+                "result for undeclared check {:?}",
+                truncate(&r.check_id)
+            ));
         }
         if !assets.contains(r.asset.as_str()) {
-            return bad(format!("result for {} names asset {:?}, which is not in the batch", r.check_id, truncate(&r.asset)));
+            return bad(format!(
+                "result for {} names asset {:?}, which is not in the batch",
+                r.check_id,
+                truncate(&r.asset)
+            ));
         }
         if !seen.insert((r.check_id.as_str(), r.asset.as_str())) {
             return bad(format!("two results for {} on {}", r.check_id, r.asset));
@@ -163,19 +189,39 @@ mod tests {
     fn dangling_references_are_refused() {
         let mut b = Batch::example();
         b.results[0].asset = "arn:aws:ec2:us-east-1:1:instance/i-missing".into();
-        assert!(validate(&b).unwrap_err().to_string().contains("not in the batch"));
+        assert!(
+            validate(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("not in the batch")
+        );
 
         let mut b = Batch::example();
         b.results[0].check_id = "nope".into();
-        assert!(validate(&b).unwrap_err().to_string().contains("undeclared check"));
+        assert!(
+            validate(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("undeclared check")
+        );
 
         let mut b = Batch::example();
         b.assets.push(b.assets[0].clone());
-        assert!(validate(&b).unwrap_err().to_string().contains("appears twice"));
+        assert!(
+            validate(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("appears twice")
+        );
 
         let mut b = Batch::example();
         b.results.push(b.results[0].clone());
-        assert!(validate(&b).unwrap_err().to_string().contains("two results"));
+        assert!(
+            validate(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("two results")
+        );
 
         let mut b = Batch::example();
         b.part = 1;

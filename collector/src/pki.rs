@@ -59,7 +59,9 @@ pub struct Authority {
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authority").field("ca_sha256", &hex::encode(self.fingerprint())).finish()
+        f.debug_struct("Authority")
+            .field("ca_sha256", &hex::encode(self.fingerprint()))
+            .finish()
     }
 }
 
@@ -90,8 +92,11 @@ fn write_secret(path: &Path, text: &str) -> Result<(), PkiError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| PkiError::Io(format!("{}: {e}", path.display())))?;
-    f.write_all(text.as_bytes()).map_err(|e| PkiError::Io(format!("{}: {e}", path.display())))
+    let mut f = opts
+        .open(path)
+        .map_err(|e| PkiError::Io(format!("{}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| PkiError::Io(format!("{}: {e}", path.display())))
 }
 
 fn write_public(path: &Path, text: &str) -> Result<(), PkiError> {
@@ -117,12 +122,18 @@ pub fn create(dir: &Path, extra_sans: &[String]) -> Result<(), PkiError> {
     ca.not_after = now + Duration::days(3650);
     let ca_cert = ca.self_signed(&ca_key)?;
 
-    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     names.extend(extra_sans.iter().cloned());
     names.dedup();
     let server_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut server = CertificateParams::new(names)?;
-    server.distinguished_name.push(DnType::CommonName, "Citadel collector");
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "Citadel collector");
     server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server.not_before = now - Duration::hours(1);
@@ -145,7 +156,11 @@ impl Authority {
         let issuer = Issuer::from_ca_cert_pem(&ca_pem, key)?;
         let ca_der = pem_der(&ca_pem)
             .ok_or_else(|| PkiError::Io("ca.crt holds no certificate".to_string()))?;
-        Ok(Self { issuer, ca_pem, ca_der })
+        Ok(Self {
+            issuer,
+            ca_pem,
+            ca_der,
+        })
     }
 
     /// SHA-256 of the CA certificate (DER): what enrollment tokens pin.
@@ -155,7 +170,12 @@ impl Authority {
 
     /// Issue a client certificate for the Ed25519 key in `csr_pem`. The CSR's
     /// own subject and extensions are ignored: the collector decides them.
-    pub fn issue_agent(&self, csr_pem: &str, agent_id: &str, name: &str) -> Result<IssuedAgent, PkiError> {
+    pub fn issue_agent(
+        &self,
+        csr_pem: &str,
+        agent_id: &str,
+        name: &str,
+    ) -> Result<IssuedAgent, PkiError> {
         let csr = CertificateSigningRequestParams::from_pem(csr_pem)
             .map_err(|e| PkiError::Csr(e.to_string()))?;
         if csr.public_key.algorithm() != &rcgen::PKCS_ED25519 {
@@ -183,7 +203,10 @@ impl Authority {
         serial[0] &= 0x7f;
         params.serial_number = Some(serial.to_vec().into());
         let cert = params.signed_by(&csr.public_key, &self.issuer)?;
-        Ok(IssuedAgent { certificate_pem: cert.pem(), public_key })
+        Ok(IssuedAgent {
+            certificate_pem: cert.pem(),
+            public_key,
+        })
     }
 }
 
@@ -191,7 +214,9 @@ impl Authority {
 pub fn pem_der(pem: &str) -> Option<Vec<u8>> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    CertificateDer::from_pem_slice(pem.as_bytes()).ok().map(|c| c.to_vec())
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .ok()
+        .map(|c| c.to_vec())
 }
 
 /// Read the agent identity out of a client certificate (already validated
@@ -218,7 +243,10 @@ pub fn peer_agent(cert_der: &[u8]) -> Result<PeerAgent, PkiError> {
             _ => None,
         })
         .ok_or_else(|| PkiError::ClientCert("no agent id URI in subjectAltName".into()))?;
-    Ok(PeerAgent { agent_id: agent_id.to_string(), public_key })
+    Ok(PeerAgent {
+        agent_id: agent_id.to_string(),
+        public_key,
+    })
 }
 
 #[cfg(test)]
@@ -239,7 +267,13 @@ mod tests {
         let issued = ca.issue_agent(&csr_for(&key), "agt-1", "host-a").unwrap();
         assert_eq!(issued.public_key, key.public_key_raw());
         let peer = peer_agent(&pem_der(&issued.certificate_pem).unwrap()).unwrap();
-        assert_eq!(peer, PeerAgent { agent_id: "agt-1".into(), public_key: issued.public_key });
+        assert_eq!(
+            peer,
+            PeerAgent {
+                agent_id: "agt-1".into(),
+                public_key: issued.public_key
+            }
+        );
         // Keys are not overwritten by a second init.
         assert!(create(dir.path(), &[]).is_err());
     }
@@ -250,7 +284,13 @@ mod tests {
         create(dir.path(), &[]).unwrap();
         let ca = Authority::load(dir.path()).unwrap();
         let p256 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        assert!(matches!(ca.issue_agent(&csr_for(&p256), "agt-1", "h"), Err(PkiError::KeyType)));
-        assert!(matches!(ca.issue_agent("not a csr", "agt-1", "h"), Err(PkiError::Csr(_))));
+        assert!(matches!(
+            ca.issue_agent(&csr_for(&p256), "agt-1", "h"),
+            Err(PkiError::KeyType)
+        ));
+        assert!(matches!(
+            ca.issue_agent("not a csr", "agt-1", "h"),
+            Err(PkiError::Csr(_))
+        ));
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use hyper::body::Incoming;
 use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -42,7 +42,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addresses", &self.addresses()).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addresses", &self.addresses())
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,10 +54,14 @@ impl Server {
         let config = CollectorConfig::load(dir)?;
         let ca = Authority::load(dir).context("loading the CA")?;
         let (ingest_tls, api_tls) = tls_configs(dir)?;
-        let store = Store::open(&config.database_url_in(dir)).await.context("opening the database")?;
+        let store = Store::open(&config.database_url_in(dir))
+            .await
+            .context("opening the database")?;
         let ingest = TcpListener::bind(config.ingest_listen)
             .await
-            .with_context(|| format!("cannot listen on {} (ingest_listen)", config.ingest_listen))?;
+            .with_context(|| {
+                format!("cannot listen on {} (ingest_listen)", config.ingest_listen)
+            })?;
         let api = TcpListener::bind(config.api_listen)
             .await
             .with_context(|| format!("cannot listen on {} (api_listen)", config.api_listen))?;
@@ -64,7 +70,11 @@ impl Server {
             api,
             ingest_tls,
             api_tls,
-            state: AppState { store, ca: Arc::new(ca), public_ingest_url: config.public_ingest_url },
+            state: AppState {
+                store,
+                ca: Arc::new(ca),
+                public_ingest_url: config.public_ingest_url,
+            },
             max_batch_bytes: config.max_batch_bytes,
         })
     }
@@ -81,7 +91,12 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         let ingest_router = http::ingest_router(self.state.clone(), self.max_batch_bytes);
         let api_router = http::api_router(self.state.clone());
-        let ingest = tokio::spawn(accept_loop(self.ingest, self.ingest_tls, ingest_router, true));
+        let ingest = tokio::spawn(accept_loop(
+            self.ingest,
+            self.ingest_tls,
+            ingest_router,
+            true,
+        ));
         let api = tokio::spawn(accept_loop(self.api, self.api_tls, api_router, false));
         shutdown.await;
         ingest.abort();
@@ -93,14 +108,16 @@ impl Server {
 
 fn tls_configs(dir: &Path) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server_cert = CertificateDer::from_pem_file(dir.join("server.crt")).context("server.crt")?;
+    let server_cert =
+        CertificateDer::from_pem_file(dir.join("server.crt")).context("server.crt")?;
     let ca_cert = CertificateDer::from_pem_file(dir.join("ca.crt")).context("ca.crt")?;
     let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).context("server.key")?;
     // The chain includes the CA so agents can pin it by fingerprint at enrollment.
     let chain = vec![server_cert, ca_cert.clone()];
     let mut roots = RootCertStore::empty();
     roots.add(ca_cert)?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let mut ingest = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -112,7 +129,10 @@ fn tls_configs(dir: &Path) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
     for c in [&mut ingest, &mut api] {
         c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     }
-    Ok((TlsAcceptor::from(Arc::new(ingest)), TlsAcceptor::from(Arc::new(api))))
+    Ok((
+        TlsAcceptor::from(Arc::new(ingest)),
+        TlsAcceptor::from(Arc::new(api)),
+    ))
 }
 
 async fn accept_loop(listener: TcpListener, tls: TlsAcceptor, router: Router, mtls: bool) {

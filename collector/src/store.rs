@@ -5,8 +5,8 @@
 mod batches;
 mod enrollment;
 
-use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 
 pub use batches::{IngestOutcome, IngestSummary};
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
@@ -66,10 +66,15 @@ impl Store {
             Backend::Sqlite => 4,
             Backend::Postgres => 16,
         };
-        let pool = AnyPoolOptions::new().max_connections(max).connect(url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(url)
+            .await?;
         match backend {
             Backend::Sqlite => {
-                sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
                 sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             }
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,

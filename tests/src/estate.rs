@@ -73,7 +73,12 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
     let ec2 = client(endpoint, region).await;
     let default_subnet = ec2
         .describe_subnets()
-        .filters(Filter::builder().name("default-for-az").values("true").build())
+        .filters(
+            Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
         .send()
         .await?
         .subnets
@@ -82,7 +87,10 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
         .next()
         .context("moto has no default subnet")?;
     let default_vpc = default_subnet.vpc_id.clone().context("subnet VPC")?;
-    let az = default_subnet.availability_zone.clone().context("subnet AZ")?;
+    let az = default_subnet
+        .availability_zone
+        .clone()
+        .context("subnet AZ")?;
 
     let vpc = ec2
         .create_vpc()
@@ -167,8 +175,12 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
                 .context("instance id")
         }
     };
-    let public_instance =
-        launch(default_subnet.subnet_id.clone().context("subnet id")?, open_sg.clone(), "web").await?;
+    let public_instance = launch(
+        default_subnet.subnet_id.clone().context("subnet id")?,
+        open_sg.clone(),
+        "web",
+    )
+    .await?;
     let private_instance = launch(private_subnet, closed_sg.clone(), "app").await?;
 
     let volume = |encrypted: bool, name: &'static str| {

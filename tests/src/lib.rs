@@ -22,21 +22,31 @@ pub const PACK_FILE: &str = "citadel_pack_ec2_network.wasm";
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Directory holding this build's binaries.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current executable");
     let dir = exe.parent().expect("executable directory").to_path_buf();
-    if dir.ends_with("deps") { dir.parent().expect("profile dir").to_path_buf() } else { dir }
+    if dir.ends_with("deps") {
+        dir.parent().expect("profile dir").to_path_buf()
+    } else {
+        dir
+    }
 }
 
 /// Path of a workspace binary, with a hint when it has not been built.
 pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
     let path = bin_dir().join(name);
     if !path.exists() {
-        bail!("{} is missing: run `cargo build --bins` first", path.display());
+        bail!(
+            "{} is missing: run `cargo build --bins` first",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -106,14 +116,24 @@ impl Moto {
         let python = std::env::var("CITADEL_PYTHON").unwrap_or_else(|_| "python3".into());
         let port = free_port();
         let mut child = Command::new(&python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting moto with {python} (pip install 'moto[server]')"))?;
         wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "moto")?;
-        Ok(Self { child, endpoint: format!("http://127.0.0.1:{port}") })
+        Ok(Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        })
     }
 }
 
@@ -154,7 +174,12 @@ impl Collector {
             "--public-host",
             "127.0.0.1",
         ]))?;
-        Ok(Self { dir: dir.to_path_buf(), ingest, api, child: None })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            ingest,
+            api,
+            child: None,
+        })
     }
 
     /// A `citadel-collector` command on this data directory.
@@ -198,7 +223,10 @@ impl Collector {
 
     /// `token create --tenant NAME`, returning the token.
     pub fn token(&self, tenant: &str) -> anyhow::Result<String> {
-        let out = run_ok(self.command()?.args(["token", "create", "--json", "--tenant", tenant]))?;
+        let out = run_ok(
+            self.command()?
+                .args(["token", "create", "--json", "--tenant", tenant]),
+        )?;
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         Ok(v["token"].as_str().context("token in output")?.to_string())
     }
@@ -239,7 +267,10 @@ impl Agent {
                 regions.join(", ")
             ),
         )?;
-        Ok(Self { config, moto_endpoint: moto_endpoint.to_string() })
+        Ok(Self {
+            config,
+            moto_endpoint: moto_endpoint.to_string(),
+        })
     }
 
     /// A `citadel-agent` command with this config and moto credentials.
@@ -259,7 +290,15 @@ impl Agent {
     /// `enroll`.
     pub fn enroll(&self, collector_url: &str, token: &str) -> anyhow::Result<Output> {
         self.command()?
-            .args(["enroll", "--collector", collector_url, "--token", token, "--hostname", "e2e-agent"])
+            .args([
+                "enroll",
+                "--collector",
+                collector_url,
+                "--token",
+                token,
+                "--hostname",
+                "e2e-agent",
+            ])
             .output()
             .context("running citadel-agent enroll")
     }
@@ -267,7 +306,11 @@ impl Agent {
     /// `scan --once --json` with extra arguments; returns the parsed report
     /// and the exit code.
     pub fn scan(&self, extra: &[&str]) -> anyhow::Result<(serde_json::Value, i32)> {
-        let out = self.command()?.args(["scan", "--once", "--json"]).args(extra).output()?;
+        let out = self
+            .command()?
+            .args(["scan", "--once", "--json"])
+            .args(extra)
+            .output()?;
         let code = out.status.code().unwrap_or(-1);
         let report = serde_json::from_slice(&out.stdout).with_context(|| {
             format!(

@@ -14,7 +14,11 @@ const EBS: &str = "ec2_ebs_volume_encryption";
 
 async fn sqlite(dir: &std::path::Path) -> sqlx::SqlitePool {
     let url = format!("sqlite://{}?mode=ro", dir.join("citadel.db").display());
-    SqlitePoolOptions::new().max_connections(1).connect(&url).await.expect("open collector db")
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("open collector db")
 }
 
 type Row4 = (String, String, String, String);
@@ -33,7 +37,11 @@ async fn stored_results(pool: &sqlx::SqlitePool) -> BTreeSet<Row4> {
 }
 
 async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(pool).await.unwrap().get(0)
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0)
 }
 
 fn row(check: &str, uid: String, status: &str, text: String) -> Row4 {
@@ -45,24 +53,42 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
     let moto = Moto::start().unwrap();
     let estate = seed_estate(&moto.endpoint, REGION).await.unwrap();
     let work = tempfile::tempdir().unwrap();
-    let mut collector = Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
+    let mut collector =
+        Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
     collector.start().unwrap();
     let agent = Agent::new(&work.path().join("agent"), &moto.endpoint, &[REGION]).unwrap();
 
     let token = collector.token("acme").unwrap();
     let out = agent.enroll(&collector.api_url(), &token).unwrap();
-    assert!(out.status.success(), "enroll failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "enroll failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let batch_file = work.path().join("batch.cose");
-    let (report, code) = agent.scan(&["--output", batch_file.to_str().unwrap()]).unwrap();
-    assert_eq!(code, 0, "scan exit code; report: {report:#}\ncollector log:\n{}", collector.log());
+    let (report, code) = agent
+        .scan(&["--output", batch_file.to_str().unwrap()])
+        .unwrap();
+    assert_eq!(
+        code,
+        0,
+        "scan exit code; report: {report:#}\ncollector log:\n{}",
+        collector.log()
+    );
     let delivered = &report["push"]["delivered"];
     assert_eq!(delivered.as_array().map(Vec::len), Some(1), "{report:#}");
     assert_eq!(delivered[0]["status"], "accepted");
 
     // Every volume moto holds: our two plus the instances' root volumes.
     let ec2 = citadel_e2e::estate::client(&moto.endpoint, REGION).await;
-    let volumes = ec2.describe_volumes().send().await.unwrap().volumes.unwrap_or_default();
+    let volumes = ec2
+        .describe_volumes()
+        .send()
+        .await
+        .unwrap()
+        .volumes
+        .unwrap_or_default();
     assert!(volumes.len() >= 2);
 
     let pool = sqlite(&collector.dir).await;
@@ -84,7 +110,10 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
         SSH,
         estate.arn("security-group", &estate.open_sg),
         "fail",
-        format!("Security group web-ssh-open ({}) has SSH port 22 open to the Internet.", estate.open_sg),
+        format!(
+            "Security group web-ssh-open ({}) has SSH port 22 open to the Internet.",
+            estate.open_sg
+        ),
     ));
     expected.insert(row(
         SSH,
@@ -113,27 +142,53 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
         PUBLIC_IP,
         estate.arn("instance", &estate.private_instance),
         "pass",
-        format!("EC2 Instance {} does not have a Public IP.", estate.private_instance),
+        format!(
+            "EC2 Instance {} does not have a Public IP.",
+            estate.private_instance
+        ),
     ));
     for v in &volumes {
         let id = v.volume_id.clone().unwrap();
-        let (status, word) = if v.encrypted == Some(true) { ("pass", "encrypted") } else { ("fail", "unencrypted") };
-        expected.insert(row(EBS, estate.arn("volume", &id), status, format!("EBS Snapshot {id} is {word}.")));
+        let (status, word) = if v.encrypted == Some(true) {
+            ("pass", "encrypted")
+        } else {
+            ("fail", "unencrypted")
+        };
+        expected.insert(row(
+            EBS,
+            estate.arn("volume", &id),
+            status,
+            format!("EBS Snapshot {id} is {word}."),
+        ));
     }
-    assert!(expected.iter().any(|r| r.1.ends_with(&estate.plain_volume) && r.2 == "fail"));
-    assert!(expected.iter().any(|r| r.1.ends_with(&estate.encrypted_volume) && r.2 == "pass"));
+    assert!(
+        expected
+            .iter()
+            .any(|r| r.1.ends_with(&estate.plain_volume) && r.2 == "fail")
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|r| r.1.ends_with(&estate.encrypted_volume) && r.2 == "pass")
+    );
     assert_eq!(stored, expected);
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();
     let (raw, sha): (Vec<u8>, String) = {
-        let r = sqlx::query("SELECT raw, sha256 FROM batches").fetch_one(&pool).await.unwrap();
+        let r = sqlx::query("SELECT raw, sha256 FROM batches")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         (r.get(0), r.get(1))
     };
     assert_eq!(raw, written);
     assert_eq!(sha, citadel_wire::sha256_hex(&written));
     // Every result got its first history row; assets carry their raw documents.
-    assert_eq!(count(&pool, "check_result_history").await, stored.len() as i64);
+    assert_eq!(
+        count(&pool, "check_result_history").await,
+        stored.len() as i64
+    );
     let raw_sg: String = sqlx::query("SELECT raw_source_data FROM assets WHERE external_id = $1")
         .bind(&estate.open_sg)
         .fetch_one(&pool)
@@ -157,15 +212,26 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
     let (report, code) = agent.scan(&[]).unwrap();
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["push"]["delivered"][0]["status"], "accepted");
-    assert_eq!(report["push"]["delivered"][0]["summary"]["assets_created"], 0);
+    assert_eq!(
+        report["push"]["delivered"][0]["summary"]["assets_created"],
+        0
+    );
     assert_eq!(count(&pool, "batches").await, 2);
     assert_eq!(count(&pool, "assets").await, assets_before);
     assert_eq!(stored_results(&pool).await.len(), stored.len());
-    assert_eq!(count(&pool, "check_result_history").await, stored.len() as i64);
+    assert_eq!(
+        count(&pool, "check_result_history").await,
+        stored.len() as i64
+    );
 
     // The collector's own view agrees.
-    let out = citadel_e2e::run_ok(collector.command().unwrap().args(["findings", "--tenant", "acme", "--json"]))
-        .unwrap();
+    let out = citadel_e2e::run_ok(
+        collector
+            .command()
+            .unwrap()
+            .args(["findings", "--tenant", "acme", "--json"]),
+    )
+    .unwrap();
     let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.len(), stored.len());
     pool.close().await;

@@ -24,15 +24,35 @@ struct Setup {
 
 async fn setup() -> Setup {
     let work = tempfile::tempdir().unwrap();
-    let mut collector = Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
+    let mut collector =
+        Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
     collector.start().unwrap();
     let agent = Agent::new(&work.path().join("agent"), NO_AWS, &["us-east-1"]).unwrap();
-    let out = agent.enroll(&collector.api_url(), &collector.token("acme").unwrap()).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = agent
+        .enroll(&collector.api_url(), &collector.token("acme").unwrap())
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let identity = Identity::load(&work.path().join("agent").join("state")).unwrap();
-    let url = format!("sqlite://{}?mode=ro", collector.dir.join("citadel.db").display());
-    let pool = SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-    Setup { _work: work, collector, agent, identity, pool }
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        collector.dir.join("citadel.db").display()
+    );
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    Setup {
+        _work: work,
+        collector,
+        agent,
+        identity,
+        pool,
+    }
 }
 
 async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {
@@ -73,13 +93,25 @@ async fn batches_are_checked_against_the_client_certificate() {
     let forged = citadel_wire::sign(&batch_for(&agent_id), &stranger).unwrap();
     let (status, body) = post(&s, forged).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("signature does not verify"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{body}"
+    );
 
     // Signed by this agent's key but claiming to be another agent.
     let other = citadel_wire::sign(&batch_for("agt-someone-else"), &s.identity.key).unwrap();
     let (status, body) = post(&s, other).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("client certificate belongs to"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("client certificate belongs to"),
+        "{body}"
+    );
 
     // Garbage and tampered bytes.
     let (status, _) = post(&s, b"not cbor".to_vec()).await;
@@ -91,7 +123,13 @@ async fn batches_are_checked_against_the_client_certificate() {
     assert!(status == 400 || status == 403, "{status} {body}");
 
     // Nothing of the above was stored.
-    for table in ["batches", "assets", "check_results", "integrations", "security_checks"] {
+    for table in [
+        "batches",
+        "assets",
+        "check_results",
+        "integrations",
+        "security_checks",
+    ] {
         assert_eq!(count(&s.pool, table).await, 0, "{table}");
     }
 
@@ -117,15 +155,28 @@ async fn batches_are_checked_against_the_client_certificate() {
     changed.results[0].status = citadel_wire::Status::Pass;
     let (status, body) = post(&s, citadel_wire::sign(&changed, &s.identity.key).unwrap()).await;
     assert_eq!(status, 409, "{body}");
-    let status_now: String = sqlx::query("SELECT status FROM check_results").fetch_one(&s.pool).await.unwrap().get(0);
+    let status_now: String = sqlx::query("SELECT status FROM check_results")
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(status_now, "fail");
 
     // A revoked agent is refused even with a valid certificate and signature.
-    citadel_e2e::run_ok(s.collector.command().unwrap().args(["agent", "revoke", &agent_id])).unwrap();
+    citadel_e2e::run_ok(
+        s.collector
+            .command()
+            .unwrap()
+            .args(["agent", "revoke", &agent_id]),
+    )
+    .unwrap();
     let late = citadel_wire::sign(&batch_for(&agent_id), &s.identity.key).unwrap();
     let (status, body) = post(&s, late).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("revoked"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
     assert_eq!(count(&s.pool, "batches").await, 1);
 }
 
@@ -136,7 +187,11 @@ async fn ingest_requires_a_client_certificate_from_this_collector() {
 
     // Trusts the collector, presents no certificate.
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls::pki_types::CertificateDer::from(s.identity.ca_der.clone())).unwrap();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            s.identity.ca_der.clone(),
+        ))
+        .unwrap();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
@@ -144,14 +199,25 @@ async fn ingest_requires_a_client_certificate_from_this_collector() {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let anonymous = reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap();
+    let anonymous = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
     let url = format!("{}/v1/batches", s.collector.ingest_url());
     let err = anonymous.post(&url).body(good.clone()).send().await;
-    assert!(err.is_err(), "a connection without a client certificate must be refused: {err:?}");
+    assert!(
+        err.is_err(),
+        "a connection without a client certificate must be refused: {err:?}"
+    );
 
     // The enrollment listener does not take batches at all.
     let api = citadel_agent::tls::mtls_client(&s.identity).unwrap();
-    let resp = api.post(format!("{}/v1/batches", s.collector.api_url())).body(good.clone()).send().await.unwrap();
+    let resp = api
+        .post(format!("{}/v1/batches", s.collector.api_url()))
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 
     // A certificate from another collector's CA is refused too.
@@ -159,7 +225,9 @@ async fn ingest_requires_a_client_certificate_from_this_collector() {
     let mut other = Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
     other.start().unwrap();
     let foreign_agent = Agent::new(&work.path().join("agent"), NO_AWS, &["us-east-1"]).unwrap();
-    let out = foreign_agent.enroll(&other.api_url(), &other.token("acme").unwrap()).unwrap();
+    let out = foreign_agent
+        .enroll(&other.api_url(), &other.token("acme").unwrap())
+        .unwrap();
     assert!(out.status.success());
     let mut foreign = Identity::load(&work.path().join("agent").join("state")).unwrap();
     foreign.ca_der = s.identity.ca_der.clone(); // trust our collector, present the foreign cert
@@ -168,19 +236,29 @@ async fn ingest_requires_a_client_certificate_from_this_collector() {
     assert!(client.post(&url).body(batch).send().await.is_err());
 
     assert_eq!(count(&s.pool, "batches").await, 0);
-    assert!(s.collector.log().contains("TLS handshake failed"), "{}", s.collector.log());
+    assert!(
+        s.collector.log().contains("TLS handshake failed"),
+        "{}",
+        s.collector.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrollment_tokens_are_single_use_and_checked() {
     let s = setup().await;
     let work = tempfile::tempdir().unwrap();
-    let newcomer = |name: &str| Agent::new(&work.path().join(name), NO_AWS, &["us-east-1"]).unwrap();
+    let newcomer =
+        |name: &str| Agent::new(&work.path().join(name), NO_AWS, &["us-east-1"]).unwrap();
     let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
     let fp = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&s.identity.ca_der));
 
     // A made-up secret with the right CA pin.
-    let out = newcomer("a").enroll(&s.collector.api_url(), &format!("ctk1_{fp}_{}", "ab".repeat(24))).unwrap();
+    let out = newcomer("a")
+        .enroll(
+            &s.collector.api_url(),
+            &format!("ctk1_{fp}_{}", "ab".repeat(24)),
+        )
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not known"), "{}", stderr(&out));
 
@@ -192,37 +270,63 @@ async fn enrollment_tokens_are_single_use_and_checked() {
         .get(0);
     assert_eq!(used, 1);
     let token = s.collector.token("acme").unwrap();
-    let out = newcomer("b").enroll(&s.collector.api_url(), &token).unwrap();
+    let out = newcomer("b")
+        .enroll(&s.collector.api_url(), &token)
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = newcomer("c").enroll(&s.collector.api_url(), &token).unwrap();
+    let out = newcomer("c")
+        .enroll(&s.collector.api_url(), &token)
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("already been used"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already been used"),
+        "{}",
+        stderr(&out)
+    );
 
     // An expired token.
     let token = s.collector.token("acme").unwrap();
     {
         let url = format!("sqlite://{}", s.collector.dir.join("citadel.db").display());
-        let rw = SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        let rw = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
         sqlx::query("UPDATE enrollment_tokens SET expires_at = 0 WHERE used_at IS NULL")
             .execute(&rw)
             .await
             .unwrap();
         rw.close().await;
     }
-    let out = newcomer("d").enroll(&s.collector.api_url(), &token).unwrap();
+    let out = newcomer("d")
+        .enroll(&s.collector.api_url(), &token)
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("expired"), "{}", stderr(&out));
 
     // A token pinning another CA: the agent refuses to talk to this collector.
     let forged = format!("ctk1_{}_{}", "00".repeat(32), "ab".repeat(24));
-    let out = newcomer("e").enroll(&s.collector.api_url(), &forged).unwrap();
+    let out = newcomer("e")
+        .enroll(&s.collector.api_url(), &forged)
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("does not match the fingerprint"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not match the fingerprint"),
+        "{}",
+        stderr(&out)
+    );
 
     // Malformed.
-    let out = newcomer("f").enroll(&s.collector.api_url(), "hello").unwrap();
+    let out = newcomer("f")
+        .enroll(&s.collector.api_url(), "hello")
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("malformed enrollment token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("malformed enrollment token"),
+        "{}",
+        stderr(&out)
+    );
 
     // Only the two legitimate enrollments exist; refused agents hold no identity.
     assert_eq!(count(&s.pool, "agents").await, 2);

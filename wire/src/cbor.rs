@@ -43,7 +43,8 @@ pub fn from_canonical_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Wire
             "re-encoding the decoded value gives different bytes",
         ));
     }
-    tree.deserialized().map_err(|e| WireError::Malformed(e.to_string()))
+    tree.deserialized()
+        .map_err(|e| WireError::Malformed(e.to_string()))
 }
 
 fn encode(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), WireError> {
@@ -151,7 +152,10 @@ mod tests {
     fn rejects_duplicate_keys() {
         let bytes = [0xa2, 0x61, b'a', 0x01, 0x61, b'a', 0x02];
         let err = from_canonical_slice::<BTreeMap<String, u8>>(&bytes).unwrap_err();
-        assert!(matches!(err, WireError::Forbidden("duplicate map key")), "{err}");
+        assert!(
+            matches!(err, WireError::Forbidden("duplicate map key")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -194,7 +198,14 @@ mod tests {
 
     #[test]
     fn integer_heads_are_shortest() {
-        for (n, len) in [(23u64, 1), (24, 2), (255, 2), (256, 3), (65_536, 5), (1 << 32, 9)] {
+        for (n, len) in [
+            (23u64, 1),
+            (24, 2),
+            (255, 2),
+            (256, 3),
+            (65_536, 5),
+            (1 << 32, 9),
+        ] {
             let bytes = to_canonical_vec(&n).unwrap();
             assert_eq!(bytes.len(), len, "{n}");
             assert_eq!(from_canonical_slice::<u64>(&bytes).unwrap(), n);

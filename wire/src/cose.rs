@@ -48,10 +48,14 @@ impl SignedBatch {
             return Err(WireError::Envelope("algorithm must be EdDSA".into()));
         }
         if header.content_type != Some(ContentType::Text(CONTENT_TYPE.to_string())) {
-            return Err(WireError::Envelope(format!("content type must be {CONTENT_TYPE}")));
+            return Err(WireError::Envelope(format!(
+                "content type must be {CONTENT_TYPE}"
+            )));
         }
         if envelope.payload.is_none() {
-            return Err(WireError::Envelope("detached payloads are not accepted".into()));
+            return Err(WireError::Envelope(
+                "detached payloads are not accepted".into(),
+            ));
         }
         let kid = String::from_utf8(header.key_id.clone())
             .map_err(|_| WireError::Envelope("kid is not UTF-8".into()))?;
@@ -71,7 +75,8 @@ impl SignedBatch {
     pub fn verify(&self, key: &VerifyingKey) -> Result<Batch, WireError> {
         self.envelope.verify_signature(b"", |sig, tbs| {
             let sig = Signature::from_slice(sig).map_err(|_| WireError::BadSignature)?;
-            key.verify_strict(tbs, &sig).map_err(|_| WireError::BadSignature)
+            key.verify_strict(tbs, &sig)
+                .map_err(|_| WireError::BadSignature)
         })?;
         let payload = self.envelope.payload.as_deref().unwrap_or_default();
         let batch: Batch = cbor::from_canonical_slice(payload)?;

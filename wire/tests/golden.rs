@@ -9,7 +9,9 @@ use citadel_wire::{Batch, SignedBatch, from_canonical_slice, sign, to_canonical_
 use ed25519_dalek::SigningKey;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn golden_key() -> SigningKey {
@@ -29,16 +31,22 @@ fn check_or_bless(name: &str, bytes: &[u8]) {
 
 #[test]
 fn batch_payload_matches_golden_bytes() {
-    check_or_bless("example.batch.cbor", &to_canonical_vec(&Batch::example()).unwrap());
-    let decoded: Batch = from_canonical_slice(&std::fs::read(data("example.batch.cbor")).unwrap())
-        .unwrap();
+    check_or_bless(
+        "example.batch.cbor",
+        &to_canonical_vec(&Batch::example()).unwrap(),
+    );
+    let decoded: Batch =
+        from_canonical_slice(&std::fs::read(data("example.batch.cbor")).unwrap()).unwrap();
     assert_eq!(decoded, Batch::example());
 }
 
 #[test]
 fn signed_envelope_matches_golden_bytes() {
     // Ed25519 signatures are deterministic, so the whole envelope is reproducible.
-    check_or_bless("example.cose", &sign(&Batch::example(), &golden_key()).unwrap());
+    check_or_bless(
+        "example.cose",
+        &sign(&Batch::example(), &golden_key()).unwrap(),
+    );
     let bytes = std::fs::read(data("example.cose")).unwrap();
     let parsed = SignedBatch::parse(&bytes).unwrap();
     let batch = parsed.verify(&golden_key().verifying_key()).unwrap();

@@ -47,56 +47,108 @@ macro_rules! collect_pages {
 
 pub(super) async fn discover_region(client: &Client, region: &str, account: &str) -> RegionPart {
     let mut part = RegionPart::default();
-    let arn = |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
+    let arn =
+        |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
 
     let (instances, groups, volumes, vpcs, subnets, enis) = tokio::join!(
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:instance", "ec2:DescribeInstances",
-                client.describe_instances(), reservations);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:instance",
+                "ec2:DescribeInstances",
+                client.describe_instances(),
+                reservations
+            );
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:security-group", "ec2:DescribeSecurityGroups",
-                client.describe_security_groups(), security_groups);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:security-group",
+                "ec2:DescribeSecurityGroups",
+                client.describe_security_groups(),
+                security_groups
+            );
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:volume", "ec2:DescribeVolumes",
-                client.describe_volumes(), volumes);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:volume",
+                "ec2:DescribeVolumes",
+                client.describe_volumes(),
+                volumes
+            );
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:vpc", "ec2:DescribeVpcs",
-                client.describe_vpcs(), vpcs);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:vpc",
+                "ec2:DescribeVpcs",
+                client.describe_vpcs(),
+                vpcs
+            );
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:subnet", "ec2:DescribeSubnets",
-                client.describe_subnets(), subnets);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:subnet",
+                "ec2:DescribeSubnets",
+                client.describe_subnets(),
+                subnets
+            );
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(p, region, "ec2:network-interface",
-                "ec2:DescribeNetworkInterfaces", client.describe_network_interfaces(),
-                network_interfaces);
+            let r = collect_pages!(
+                p,
+                region,
+                "ec2:network-interface",
+                "ec2:DescribeNetworkInterfaces",
+                client.describe_network_interfaces(),
+                network_interfaces
+            );
             (p, r)
         },
     );
-    for p in [&instances.0, &groups.0, &volumes.0, &vpcs.0, &subnets.0, &enis.0] {
+    for p in [
+        &instances.0,
+        &groups.0,
+        &volumes.0,
+        &vpcs.0,
+        &subnets.0,
+        &enis.0,
+    ] {
         part.errors.extend(p.errors.iter().cloned());
     }
     let mut rel = |from: &str, kind: &str, to: String| {
-        part.relationships.push(Relationship { from: from.to_string(), kind: kind.into(), to });
+        part.relationships.push(Relationship {
+            from: from.to_string(),
+            kind: kind.into(),
+            to,
+        });
     };
 
     let mut resources = Vec::new();
-    let mut push = |kind: &'static str, id: &str, uid: String, name: Option<String>, tags: &[Tag], doc: Value| {
+    let mut push = |kind: &'static str,
+                    id: &str,
+                    uid: String,
+                    name: Option<String>,
+                    tags: &[Tag],
+                    doc: Value| {
         resources.push(Resource {
             uid,
             id: id.to_string(),
@@ -127,7 +179,14 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
             if let Some(p) = i.iam_instance_profile().and_then(|p| p.arn()) {
                 rel(&uid, "assumes", p.to_string());
             }
-            push("ec2:instance", id, uid, name_tag(i.tags()), i.tags(), instance_doc(i));
+            push(
+                "ec2:instance",
+                id,
+                uid,
+                name_tag(i.tags()),
+                i.tags(),
+                instance_doc(i),
+            );
         }
     }
     for g in groups.1.unwrap_or_default() {
@@ -144,7 +203,14 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
             rel(&uid, "belongs_to", arn("vpc", v));
         }
         let name = g.group_name().map(str::to_string);
-        push("ec2:security-group", id, uid, name, g.tags(), security_group_doc(&g));
+        push(
+            "ec2:security-group",
+            id,
+            uid,
+            name,
+            g.tags(),
+            security_group_doc(&g),
+        );
     }
     for v in volumes.1.unwrap_or_default() {
         let id = v.volume_id().unwrap_or_default();
@@ -157,19 +223,43 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
         if let Some(k) = v.kms_key_id() {
             rel(&uid, "encrypted_by", k.to_string());
         }
-        push("ec2:volume", id, uid, name_tag(v.tags()), v.tags(), volume_doc(&v));
+        push(
+            "ec2:volume",
+            id,
+            uid,
+            name_tag(v.tags()),
+            v.tags(),
+            volume_doc(&v),
+        );
     }
     for v in vpcs.1.unwrap_or_default() {
         let id = v.vpc_id().unwrap_or_default();
-        push("ec2:vpc", id, arn("vpc", id), name_tag(v.tags()), v.tags(), vpc_doc(&v));
+        push(
+            "ec2:vpc",
+            id,
+            arn("vpc", id),
+            name_tag(v.tags()),
+            v.tags(),
+            vpc_doc(&v),
+        );
     }
     for s in subnets.1.unwrap_or_default() {
         let id = s.subnet_id().unwrap_or_default();
-        let uid = s.subnet_arn().map(str::to_string).unwrap_or_else(|| arn("subnet", id));
+        let uid = s
+            .subnet_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| arn("subnet", id));
         if let Some(v) = s.vpc_id() {
             rel(&uid, "belongs_to", arn("vpc", v));
         }
-        push("ec2:subnet", id, uid, name_tag(s.tags()), s.tags(), subnet_doc(&s));
+        push(
+            "ec2:subnet",
+            id,
+            uid,
+            name_tag(s.tags()),
+            s.tags(),
+            subnet_doc(&s),
+        );
     }
     for n in enis.1.unwrap_or_default() {
         let id = n.network_interface_id().unwrap_or_default();
@@ -185,7 +275,14 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
                 rel(&uid, "protected_by", arn("security-group", g));
             }
         }
-        push("ec2:network-interface", id, uid, name_tag(n.tag_set()), n.tag_set(), eni_doc(&n));
+        push(
+            "ec2:network-interface",
+            id,
+            uid,
+            name_tag(n.tag_set()),
+            n.tag_set(),
+            eni_doc(&n),
+        );
     }
     part.resources = resources;
     part
@@ -193,7 +290,12 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -255,7 +357,10 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
 }
 
 fn group_doc(g: &GroupIdentifier) -> Value {
-    Doc::default().s("GroupId", g.group_id()).s("GroupName", g.group_name()).done()
+    Doc::default()
+        .s("GroupId", g.group_id())
+        .s("GroupName", g.group_name())
+        .done()
 }
 
 fn instance_doc(i: &Instance) -> Value {
@@ -265,12 +370,15 @@ fn instance_doc(i: &Instance) -> Value {
         .s("ImageId", i.image_id())
         .s("KeyName", i.key_name())
         .s("LaunchTime", time(i.launch_time()).as_deref())
-        .v("State", i.state().map(|s| {
-            Doc::default()
-                .s("Name", s.name().map(|n| n.as_str()))
-                .i("Code", s.code().map(i64::from))
-                .done()
-        }))
+        .v(
+            "State",
+            i.state().map(|s| {
+                Doc::default()
+                    .s("Name", s.name().map(|n| n.as_str()))
+                    .i("Code", s.code().map(i64::from))
+                    .done()
+            }),
+        )
         .s("StateTransitionReason", i.state_transition_reason())
         .s("PrivateIpAddress", i.private_ip_address())
         .s("PrivateDnsName", i.private_dns_name())
@@ -279,23 +387,39 @@ fn instance_doc(i: &Instance) -> Value {
         .s("SubnetId", i.subnet_id())
         .s("VpcId", i.vpc_id())
         .s("Architecture", i.architecture().map(|a| a.as_str()))
-        .s("VirtualizationType", i.virtualization_type().map(|v| v.as_str()))
+        .s(
+            "VirtualizationType",
+            i.virtualization_type().map(|v| v.as_str()),
+        )
         .s("RootDeviceType", i.root_device_type().map(|v| v.as_str()))
         .s("RootDeviceName", i.root_device_name())
         .list("SecurityGroups", i.security_groups(), group_doc)
-        .v("IamInstanceProfile", i.iam_instance_profile().map(|p| {
-            Doc::default().s("Arn", p.arn()).s("Id", p.id()).done()
-        }))
-        .v("MetadataOptions", i.metadata_options().map(|m| {
-            Doc::default()
-                .s("HttpTokens", m.http_tokens().map(|t| t.as_str()))
-                .s("HttpEndpoint", m.http_endpoint().map(|t| t.as_str()))
-                .i("HttpPutResponseHopLimit", m.http_put_response_hop_limit().map(i64::from))
-                .done()
-        }))
-        .v("Monitoring", i.monitoring().map(|m| {
-            Doc::default().s("State", m.state().map(|s| s.as_str())).done()
-        }))
+        .v(
+            "IamInstanceProfile",
+            i.iam_instance_profile()
+                .map(|p| Doc::default().s("Arn", p.arn()).s("Id", p.id()).done()),
+        )
+        .v(
+            "MetadataOptions",
+            i.metadata_options().map(|m| {
+                Doc::default()
+                    .s("HttpTokens", m.http_tokens().map(|t| t.as_str()))
+                    .s("HttpEndpoint", m.http_endpoint().map(|t| t.as_str()))
+                    .i(
+                        "HttpPutResponseHopLimit",
+                        m.http_put_response_hop_limit().map(i64::from),
+                    )
+                    .done()
+            }),
+        )
+        .v(
+            "Monitoring",
+            i.monitoring().map(|m| {
+                Doc::default()
+                    .s("State", m.state().map(|s| s.as_str()))
+                    .done()
+            }),
+        )
         .list("NetworkInterfaces", i.network_interfaces(), |n| {
             Doc::default()
                 .s("NetworkInterfaceId", n.network_interface_id())
@@ -307,7 +431,11 @@ fn instance_doc(i: &Instance) -> Value {
         .list("BlockDeviceMappings", i.block_device_mappings(), |b| {
             Doc::default()
                 .s("DeviceName", b.device_name())
-                .v("Ebs", b.ebs().map(|e| Doc::default().s("VolumeId", e.volume_id()).done()))
+                .v(
+                    "Ebs",
+                    b.ebs()
+                        .map(|e| Doc::default().s("VolumeId", e.volume_id()).done()),
+                )
                 .done()
         })
         .v("Tags", Some(tags_doc(i.tags())))
@@ -320,16 +448,25 @@ fn permission_doc(p: &IpPermission) -> Value {
         .i("FromPort", p.from_port().map(i64::from))
         .i("ToPort", p.to_port().map(i64::from))
         .list("IpRanges", p.ip_ranges(), |r| {
-            Doc::default().s("CidrIp", r.cidr_ip()).s("Description", r.description()).done()
+            Doc::default()
+                .s("CidrIp", r.cidr_ip())
+                .s("Description", r.description())
+                .done()
         })
         .list("Ipv6Ranges", p.ipv6_ranges(), |r| {
-            Doc::default().s("CidrIpv6", r.cidr_ipv6()).s("Description", r.description()).done()
+            Doc::default()
+                .s("CidrIpv6", r.cidr_ipv6())
+                .s("Description", r.description())
+                .done()
         })
         .list("PrefixListIds", p.prefix_list_ids(), |r| {
             Doc::default().s("PrefixListId", r.prefix_list_id()).done()
         })
         .list("UserIdGroupPairs", p.user_id_group_pairs(), |g| {
-            Doc::default().s("GroupId", g.group_id()).s("UserId", g.user_id()).done()
+            Doc::default()
+                .s("GroupId", g.group_id())
+                .s("UserId", g.user_id())
+                .done()
         })
         .done()
 }
@@ -342,7 +479,11 @@ fn security_group_doc(g: &SecurityGroup) -> Value {
         .s("OwnerId", g.owner_id())
         .s("VpcId", g.vpc_id())
         .list("IpPermissions", g.ip_permissions(), permission_doc)
-        .list("IpPermissionsEgress", g.ip_permissions_egress(), permission_doc)
+        .list(
+            "IpPermissionsEgress",
+            g.ip_permissions_egress(),
+            permission_doc,
+        )
         .v("Tags", Some(tags_doc(g.tags())))
         .done()
 }
@@ -390,7 +531,10 @@ fn subnet_doc(s: &Subnet) -> Value {
         .s("AvailabilityZone", s.availability_zone())
         .b("MapPublicIpOnLaunch", s.map_public_ip_on_launch())
         .b("DefaultForAz", s.default_for_az())
-        .b("AssignIpv6AddressOnCreation", s.assign_ipv6_address_on_creation())
+        .b(
+            "AssignIpv6AddressOnCreation",
+            s.assign_ipv6_address_on_creation(),
+        )
         .v("Tags", Some(tags_doc(s.tags())))
         .done()
 }
@@ -405,16 +549,25 @@ fn eni_doc(n: &NetworkInterface) -> Value {
         .s("Status", n.status().map(|s| s.as_str()))
         .s("RequesterId", n.requester_id())
         .list("Groups", n.groups(), group_doc)
-        .v("Attachment", n.attachment().map(|a| {
-            Doc::default()
-                .s("InstanceId", a.instance_id())
-                .s("InstanceOwnerId", a.instance_owner_id())
-                .i("DeviceIndex", a.device_index().map(i64::from))
-                .done()
-        }))
-        .v("Association", n.association().map(|a| {
-            Doc::default().s("PublicIp", a.public_ip()).s("PublicDnsName", a.public_dns_name()).done()
-        }))
+        .v(
+            "Attachment",
+            n.attachment().map(|a| {
+                Doc::default()
+                    .s("InstanceId", a.instance_id())
+                    .s("InstanceOwnerId", a.instance_owner_id())
+                    .i("DeviceIndex", a.device_index().map(i64::from))
+                    .done()
+            }),
+        )
+        .v(
+            "Association",
+            n.association().map(|a| {
+                Doc::default()
+                    .s("PublicIp", a.public_ip())
+                    .s("PublicDnsName", a.public_dns_name())
+                    .done()
+            }),
+        )
         .v("TagSet", Some(tags_doc(n.tag_set())))
         .done()
 }

@@ -91,27 +91,50 @@ impl Store {
         .bind(batch.complete)
         .execute(&mut *conn)
         .await;
-        if let Err(sqlx::Error::Database(e)) = &inserted {
-            if e.is_unique_violation() {
-                // Another connection stored the same batch a moment ago.
-                drop(tx);
-                return self
-                    .existing(&batch_id, &sha256)
-                    .await?
-                    .ok_or_else(|| StoreError::Conflict(batch_id.clone()));
-            }
+        if let Err(sqlx::Error::Database(e)) = &inserted
+            && e.is_unique_violation()
+        {
+            // Another connection stored the same batch a moment ago.
+            drop(tx);
+            return self
+                .existing(&batch_id, &sha256)
+                .await?
+                .ok_or_else(|| StoreError::Conflict(batch_id.clone()));
         }
         inserted?;
 
         let mut summary = IngestSummary::default();
         upsert_checks(conn, tenant_id, batch, now, &mut summary).await?;
-        let asset_ids =
-            upsert_assets(conn, tenant_id, integration_id, &batch_id, batch, now, &mut summary)
-                .await?;
-        upsert_relationships(conn, tenant_id, integration_id, &batch_id, batch, now, &mut summary)
-            .await?;
-        upsert_results(conn, tenant_id, integration_id, &batch_id, batch, &asset_ids, &mut summary)
-            .await?;
+        let asset_ids = upsert_assets(
+            conn,
+            tenant_id,
+            integration_id,
+            &batch_id,
+            batch,
+            now,
+            &mut summary,
+        )
+        .await?;
+        upsert_relationships(
+            conn,
+            tenant_id,
+            integration_id,
+            &batch_id,
+            batch,
+            now,
+            &mut summary,
+        )
+        .await?;
+        upsert_results(
+            conn,
+            tenant_id,
+            integration_id,
+            &batch_id,
+            batch,
+            &asset_ids,
+            &mut summary,
+        )
+        .await?;
         sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
             .bind(now)
             .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
@@ -130,7 +153,11 @@ impl Store {
     }
 
     /// A batch with this id already stored: a duplicate if the bytes match.
-    async fn existing(&self, batch_id: &str, sha256: &str) -> Result<Option<IngestOutcome>, StoreError> {
+    async fn existing(
+        &self,
+        batch_id: &str,
+        sha256: &str,
+    ) -> Result<Option<IngestOutcome>, StoreError> {
         let row = sqlx::query("SELECT sha256, summary FROM batches WHERE id = $1")
             .bind(batch_id)
             .fetch_optional(&self.pool)
@@ -141,7 +168,9 @@ impl Store {
             return Err(StoreError::Conflict(batch_id.to_string()));
         }
         let summary: String = row.try_get(1)?;
-        Ok(Some(IngestOutcome::Duplicate(serde_json::from_str(&summary).unwrap_or_default())))
+        Ok(Some(IngestOutcome::Duplicate(
+            serde_json::from_str(&summary).unwrap_or_default(),
+        )))
     }
 }
 
@@ -157,7 +186,11 @@ async fn upsert_integration(
         .iter()
         .find(|r| r.status == Status::Error)
         .map(|r| r.status_extended.clone());
-    let status = if first_error.is_some() { "degraded" } else { "ok" };
+    let status = if first_error.is_some() {
+        "degraded"
+    } else {
+        "ok"
+    };
     let regions = serde_json::to_string(&batch.integration.regions).expect("strings serialize");
     let row = sqlx::query(
         "INSERT INTO integrations (tenant_id, agent_id, name, provider, account, regions, status,
@@ -380,7 +413,9 @@ async fn upsert_results(
     .collect::<Result<_, sqlx::Error>>()?;
     for r in &batch.results {
         // Ingest validated that every result names an asset of the batch.
-        let Some(&asset_id) = asset_ids.get(&r.asset) else { continue };
+        let Some(&asset_id) = asset_ids.get(&r.asset) else {
+            continue;
+        };
         let status = r.status.as_str();
         let row = sqlx::query(
             "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,

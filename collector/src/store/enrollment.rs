@@ -131,7 +131,13 @@ impl Store {
             .await?
             .try_get(0)?;
         tx.commit().await?;
-        let agent = EnrolledAgent { id: agent_id.to_string(), tenant_id, tenant, public_key, revoked_at: None };
+        let agent = EnrolledAgent {
+            id: agent_id.to_string(),
+            tenant_id,
+            tenant,
+            public_key,
+            revoked_at: None,
+        };
         Ok(Ok((agent, certificate_pem)))
     }
 
@@ -158,11 +164,12 @@ impl Store {
 
     /// Revoke an agent: its certificate is refused from then on.
     pub async fn revoke_agent(&self, agent_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(agent_id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(agent_id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 }

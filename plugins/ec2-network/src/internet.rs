@@ -60,7 +60,11 @@ impl SecurityGroupUsage {
             let groups = groups_on_enis.entry(r.region).or_default();
             groups.extend(eni.groups.into_iter().map(|g| g.group_id));
         }
-        Ok(Self { vpcs, vpcs_with_enis, groups_on_enis })
+        Ok(Self {
+            vpcs,
+            vpcs_with_enis,
+            groups_on_enis,
+        })
     }
 
     /// Whether `sg` in `region` passes the gate.

@@ -9,11 +9,7 @@ use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
 pub use internet::{SecurityGroupUsage, rule_open_to_internet};
 
-citadel_plugin_sdk::export_pack!(
-    SecurityGroupSshOpen,
-    InstancePublicIp,
-    EbsVolumeEncryption
-);
+citadel_plugin_sdk::export_pack!(SecurityGroupSshOpen, InstancePublicIp, EbsVolumeEncryption);
 
 /// `ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22`
 pub struct SecurityGroupSshOpen;
@@ -41,7 +37,14 @@ impl Check for SecurityGroupSshOpen {
         .requirement("nist_csf_2.0", &["ac_3"])
         .requirement(
             "pci_4.0",
-            &["1.2.8.17", "1.3.1.19", "1.3.2.19", "1.4.2.18", "1.5.1.17", "A1.1.3.17"],
+            &[
+                "1.2.8.17",
+                "1.3.1.19",
+                "1.3.2.19",
+                "1.4.2.18",
+                "1.5.1.17",
+                "A1.1.3.17",
+            ],
         )
         .requirement("cis_7.0", &["6.3", "6.4"])
         .requirement("aws_fsbp", &["EC2.13"])
@@ -75,7 +78,10 @@ impl Check for SecurityGroupSshOpen {
             {
                 Finding::fail(&res, format!("{who} has SSH port 22 open to the Internet."))
             } else {
-                Finding::pass(&res, format!("{who} does not have SSH port 22 open to the Internet."))
+                Finding::pass(
+                    &res,
+                    format!("{who} does not have SSH port 22 open to the Internet."),
+                )
             };
             findings.push(finding);
         }
@@ -138,22 +144,26 @@ pub struct EbsVolumeEncryption;
 
 impl Check for EbsVolumeEncryption {
     fn info(&self) -> CheckInfo {
-        CheckInfo::new("ec2_ebs_volume_encryption", "EBS volume is encrypted", Severity::High)
-            .description(
-                "Unencrypted EBS volumes leave data, and every snapshot taken from them, \
+        CheckInfo::new(
+            "ec2_ebs_volume_encryption",
+            "EBS volume is encrypted",
+            Severity::High,
+        )
+        .description(
+            "Unencrypted EBS volumes leave data, and every snapshot taken from them, \
                  readable to anyone who obtains a copy.",
-            )
-            .service("ec2")
-            .resource_type("AwsEc2Volume")
-            .remediation(
-                "Copy the data to an encrypted volume (snapshot, encrypted copy, new volume) and \
+        )
+        .service("ec2")
+        .resource_type("AwsEc2Volume")
+        .remediation(
+            "Copy the data to an encrypted volume (snapshot, encrypted copy, new volume) and \
                  turn on EBS encryption by default for the region.",
-            )
-            .reads(&[Volume::KIND])
-            .requirement("soc2", &["pi_1_5"])
-            .requirement("iso27001_2022", &["A.8.11", "A.8.24"])
-            .requirement("pci_4.0", &["3.5.1.20", "8.3.2.34"])
-            .requirement("aws_fsbp", &["EC2.3"])
+        )
+        .reads(&[Volume::KIND])
+        .requirement("soc2", &["pi_1_5"])
+        .requirement("iso27001_2022", &["A.8.11", "A.8.24"])
+        .requirement("pci_4.0", &["3.5.1.20", "8.3.2.34"])
+        .requirement("aws_fsbp", &["EC2.3"])
     }
 
     fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
@@ -165,7 +175,10 @@ impl Check for EbsVolumeEncryption {
                 if v.encrypted {
                     Finding::pass(&res, format!("EBS Snapshot {} is encrypted.", v.volume_id))
                 } else {
-                    Finding::fail(&res, format!("EBS Snapshot {} is unencrypted.", v.volume_id))
+                    Finding::fail(
+                        &res,
+                        format!("EBS Snapshot {} is unencrypted.", v.volume_id),
+                    )
                 }
             })
             .collect())

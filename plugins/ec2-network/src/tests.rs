@@ -46,7 +46,10 @@ fn ssh_open_to_ipv4_world_fails() {
     let (s, t) = ssh_verdict(json!([{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
                                       "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]));
     assert_eq!(s, Status::Fail);
-    assert_eq!(t, "Security group sg-used-name (sg-used) has SSH port 22 open to the Internet.");
+    assert_eq!(
+        t,
+        "Security group sg-used-name (sg-used) has SSH port 22 open to the Internet."
+    );
 }
 
 #[test]
@@ -141,8 +144,14 @@ fn instance_public_ip() {
     assert_eq!(
         texts,
         [
-            (Status::Fail, "EC2 Instance i-nodns has a Public IP: 54.1.2.4 ()."),
-            (Status::Pass, "EC2 Instance i-priv does not have a Public IP."),
+            (
+                Status::Fail,
+                "EC2 Instance i-nodns has a Public IP: 54.1.2.4 ()."
+            ),
+            (
+                Status::Pass,
+                "EC2 Instance i-priv does not have a Public IP."
+            ),
             (
                 Status::Fail,
                 "EC2 Instance i-pub has a Public IP: 54.1.2.3 (ec2-54-1-2-3.example)."
@@ -155,8 +164,16 @@ fn instance_public_ip() {
 #[test]
 fn ebs_volume_encryption() {
     let f = Fixture::default()
-        .with("ec2:volume", "vol-a", json!({"VolumeId": "vol-a", "Encrypted": true}))
-        .with("ec2:volume", "vol-b", json!({"VolumeId": "vol-b", "Encrypted": false}));
+        .with(
+            "ec2:volume",
+            "vol-a",
+            json!({"VolumeId": "vol-a", "Encrypted": true}),
+        )
+        .with(
+            "ec2:volume",
+            "vol-b",
+            json!({"VolumeId": "vol-b", "Encrypted": false}),
+        );
     let v = verdicts(&EbsVolumeEncryption, &f);
     assert_eq!(
         v,

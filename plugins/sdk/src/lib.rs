@@ -89,7 +89,9 @@ impl dyn Inventory + '_ {
 
     /// A numeric audit setting, or `default` when unset or not a number.
     pub fn config_u64(&self, key: &str, default: u64) -> u64 {
-        self.config(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+        self.config(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
     }
 }
 

@@ -125,8 +125,10 @@ impl CheckInfo {
 
     /// Requirement ids of one framework (`soc2`, `iso27001_2022`, `nist_csf_2.0`, `pci_4.0`, `cis_7.0` …).
     pub fn requirement(mut self, framework: &str, ids: &[&str]) -> Self {
-        self.requirements
-            .push((framework.into(), ids.iter().map(|i| i.to_string()).collect()));
+        self.requirements.push((
+            framework.into(),
+            ids.iter().map(|i| i.to_string()).collect(),
+        ));
         self
     }
 }

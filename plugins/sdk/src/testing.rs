@@ -63,7 +63,9 @@ impl Fixture {
             .map(|r| {
                 let region = r.region.unwrap_or_else(|| DEFAULT_REGION.into());
                 let account = r.account.unwrap_or_else(|| DEFAULT_ACCOUNT.into());
-                let uid = r.uid.unwrap_or_else(|| arn(&r.kind, &region, &account, &r.id));
+                let uid = r
+                    .uid
+                    .unwrap_or_else(|| arn(&r.kind, &region, &account, &r.id));
                 Resource {
                     uid,
                     id: r.id,
@@ -76,7 +78,10 @@ impl Fixture {
                 }
             })
             .collect();
-        Ok(Self { resources, config: raw.config })
+        Ok(Self {
+            resources,
+            config: raw.config,
+        })
     }
 
     /// Add a resource built from its document.
@@ -103,7 +108,11 @@ impl Fixture {
 
 impl Inventory for Fixture {
     fn resources(&self, kind: &str) -> Vec<Resource> {
-        self.resources.iter().filter(|r| r.kind == kind).cloned().collect()
+        self.resources
+            .iter()
+            .filter(|r| r.kind == kind)
+            .cloned()
+            .collect()
     }
 
     fn config(&self, key: &str) -> Option<String> {
