@@ -52,22 +52,38 @@ async fn main() -> anyhow::Result<()> {
 
     step(&format!("Seeding a demo estate in {}", args.region));
     let estate = seed_estate(&moto.endpoint, &args.region).await?;
-    println!("    security groups {} (SSH open to the Internet), {} (SSH from 10/8)", estate.open_sg, estate.closed_sg);
-    println!("    instances {} (public IP), {} (private)", estate.public_instance, estate.private_instance);
-    println!("    volumes {} (unencrypted), {} (encrypted)", estate.plain_volume, estate.encrypted_volume);
+    println!(
+        "    security groups {} (SSH open to the Internet), {} (SSH from 10/8)",
+        estate.open_sg, estate.closed_sg
+    );
+    println!(
+        "    instances {} (public IP), {} (private)",
+        estate.public_instance, estate.private_instance
+    );
+    println!(
+        "    volumes {} (unencrypted), {} (encrypted)",
+        estate.plain_volume, estate.encrypted_volume
+    );
 
     step("Initialising a collector (SQLite)");
     let mut collector = Collector::init(&dir.join("collector"), "sqlite://citadel.db")?;
     collector.start()?;
     println!("    data in {}", collector.dir.display());
-    println!("    ingest (mTLS) {}   enrollment {}", collector.ingest_url(), collector.api_url());
+    println!(
+        "    ingest (mTLS) {}   enrollment {}",
+        collector.ingest_url(),
+        collector.api_url()
+    );
 
     step("Enrolling an agent with a one-time token");
     let token = collector.token("demo")?;
     let agent = Agent::new(&dir.join("agent"), &moto.endpoint, &[&args.region])?;
     let out = agent.enroll(&collector.api_url(), &token)?;
     if !out.status.success() {
-        bail!("enrollment failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "enrollment failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     print!("    {}", String::from_utf8_lossy(&out.stdout));
 
@@ -80,7 +96,10 @@ async fn main() -> anyhow::Result<()> {
         .status()
         .context("running the agent")?;
     if !status.success() {
-        bail!("the scan failed ({status}); collector log:\n{}", collector.log());
+        bail!(
+            "the scan failed ({status}); collector log:\n{}",
+            collector.log()
+        );
     }
 
     step("What the collector stored");
