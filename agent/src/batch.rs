@@ -79,7 +79,10 @@ pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'
                 name: p.name.clone(),
                 version: p.version.clone(),
                 sha256: p.sha256.clone(),
-                signer: None,
+                signer: p
+                    .signer
+                    .as_ref()
+                    .map(|s| format!("{}/{}", s.publisher, s.key)),
             })
             .collect(),
         checks,

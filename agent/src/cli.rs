@@ -8,9 +8,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::identity::Identity;
+use crate::plugin_host::{Publisher, trust};
 use crate::scan::{self, ScanOptions};
 use crate::spool::Spool;
-use crate::{enroll, push, summary};
+use crate::{enroll, plugin_dev, push, summary};
 
 /// Citadel agent: scans an AWS account with sandboxed check plugins and sends
 /// signed findings to a Citadel collector.
@@ -67,6 +68,95 @@ pub enum Command {
     },
     /// Push batches left in the spool by earlier scans.
     Push,
+    /// Print the minimal read-only IAM policy that the installed check packs need.
+    IamPolicy,
+    /// Tools for check-pack authors: scaffold, build, test, sign, inspect, bench.
+    Plugin {
+        /// Action.
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+/// Plugin author subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Scaffold a new check-pack crate on the SDK.
+    New {
+        /// Pack name (lowercase letters, digits, '-').
+        name: String,
+        /// Directory to create (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Use the SDK from this source directory instead of crates.io.
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Build the pack in DIR as a WebAssembly component (wasm32-wasip2).
+    Build {
+        /// Pack crate directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run the pack's component against its JSON fixtures and compare findings.
+    Test {
+        /// Pack crate directory (its `fixtures/` are used; the component is built unless --component).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Test this component instead of building DIR.
+        #[arg(long)]
+        component: Option<PathBuf>,
+        /// Fixtures directory (default: DIR/fixtures).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+    },
+    /// Create a publisher signing key pair (OUT.key, OUT.pub).
+    Keygen {
+        /// Output path prefix.
+        #[arg(long)]
+        out: PathBuf,
+        /// Publisher name to suggest in agent.toml.
+        #[arg(long)]
+        name: String,
+    },
+    /// Sign a component (writes COMPONENT.sig).
+    Sign {
+        /// The .wasm component.
+        component: PathBuf,
+        /// Publisher private key (from `plugin keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Publisher name recorded in the signature.
+        #[arg(long)]
+        publisher: String,
+    },
+    /// Check a component's signature against trusted keys (--key, or the config's trusted_publisher list).
+    Verify {
+        /// The .wasm component.
+        component: PathBuf,
+        /// Trusted publisher key (cpk1_…); repeatable.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+    /// Show a component's identity, signature, checks and the capabilities it asks for.
+    Inspect {
+        /// The .wasm component.
+        component: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure start-up, per-evaluation overhead and throughput of a component.
+    Bench {
+        /// The .wasm component.
+        component: PathBuf,
+        /// Synthetic resources for the throughput run.
+        #[arg(long, default_value_t = 100_000)]
+        resources: usize,
+        /// Evaluations for the overhead measurement.
+        #[arg(long, default_value_t = 2_000)]
+        iterations: usize,
+    },
 }
 
 /// Run the CLI.
@@ -119,6 +209,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
             }
         }
+        Command::IamPolicy => {
+            let config = load(&cli.config)?;
+            let (host, failures) = scan::load_plugins(&config).await?;
+            for f in failures {
+                eprintln!("warning: plugin not loaded: {f}");
+            }
+            let (policy, unknown) = crate::discovery::iam_policy(&host.required_kinds());
+            for u in unknown {
+                eprintln!("warning: a check reads {u}, which discovery does not serve");
+            }
+            println!("{}", serde_json::to_string_pretty(&policy)?);
+            Ok(())
+        }
+        Command::Plugin { action } => plugin(&cli.config, action).await,
         Command::Push => {
             let config = load(&cli.config)?;
             let identity = Identity::load(&config.state_dir)?;
@@ -142,6 +246,83 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Trusted publishers: from `--key` arguments, else from the config file if there is one.
+fn trust_list(config: &std::path::Path, keys: &[String]) -> anyhow::Result<Vec<Publisher>> {
+    if !keys.is_empty() {
+        return keys
+            .iter()
+            .map(|k| {
+                let key = trust::parse_key(k).map_err(|e| anyhow::anyhow!("--key {k}: {e}"))?;
+                Ok(Publisher {
+                    name: "(--key)".into(),
+                    key,
+                })
+            })
+            .collect();
+    }
+    if config.exists() {
+        return Ok(load(config)?.trusted);
+    }
+    Ok(Vec::new())
+}
+
+async fn plugin(config: &std::path::Path, action: PluginAction) -> anyhow::Result<()> {
+    let config = config.to_path_buf();
+    let blocking = move || -> anyhow::Result<()> {
+        let config = config.as_path();
+        match action {
+            PluginAction::New {
+                name,
+                dir,
+                sdk_path,
+            } => {
+                let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+                plugin_dev::new_pack(&name, &dir, sdk_path.as_deref())
+            }
+            PluginAction::Build { dir } => plugin_dev::build(&dir).map(|_| ()),
+            PluginAction::Test {
+                dir,
+                component,
+                fixtures,
+            } => {
+                let component = match component {
+                    Some(c) => c,
+                    None => plugin_dev::build(&dir)?,
+                };
+                let fixtures = fixtures.unwrap_or_else(|| dir.join("fixtures"));
+                let mismatches = plugin_dev::test(&component, &fixtures)?;
+                if mismatches > 0 {
+                    anyhow::bail!("{mismatches} mismatch(es)");
+                }
+                Ok(())
+            }
+            PluginAction::Keygen { out, name } => plugin_dev::keygen(&out, &name),
+            PluginAction::Sign {
+                component,
+                key,
+                publisher,
+            } => plugin_dev::sign(&component, &key, &publisher),
+            PluginAction::Verify { component, keys } => {
+                let trusted = trust_list(config, &keys)?;
+                if !plugin_dev::verify(&component, &trusted)? {
+                    std::process::exit(1);
+                }
+                Ok(())
+            }
+            PluginAction::Inspect { component, json } => {
+                let trusted = trust_list(config, &[])?;
+                plugin_dev::inspect(&component, &trusted, json)
+            }
+            PluginAction::Bench {
+                component,
+                resources,
+                iterations,
+            } => plugin_dev::bench(&component, resources, iterations),
+        }
+    };
+    tokio::task::spawn_blocking(blocking).await?
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::plugin_host::trust::{self, Publisher};
+use crate::plugin_host::{LimitOverrides, Limits};
+
 /// Default directory for the agent's key, certificate and spool, relative to the config file.
 const DEFAULT_STATE_DIR: &str = "state";
 
@@ -31,6 +34,25 @@ pub struct RawConfig {
     /// Audit thresholds served to plugins through `inventory.config` (Prowler's names).
     #[serde(default)]
     pub audit: BTreeMap<String, toml::Value>,
+    /// Publishers whose signed plugins are loaded.
+    #[serde(default, rename = "trusted_publisher")]
+    pub trusted_publishers: Vec<RawPublisher>,
+    /// Load unsigned plugins. For local plugin development only.
+    #[serde(default)]
+    pub allow_unsigned_plugins: bool,
+    /// Evaluation limits: `[limits.default]` for every pack, `[limits.<pack>]` per pack.
+    #[serde(default)]
+    pub limits: BTreeMap<String, LimitOverrides>,
+}
+
+/// A trusted plugin publisher.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublisher {
+    /// Display name, recorded as the signer of its plugins' findings.
+    pub name: String,
+    /// Public key, `cpk1_<hex>` (printed by `citadel-agent plugin keygen`).
+    pub key: String,
 }
 
 /// One AWS account to scan.
@@ -66,6 +88,14 @@ pub struct Config {
     pub integrations: Vec<Integration>,
     /// Audit settings as strings.
     pub audit: BTreeMap<String, String>,
+    /// Trusted plugin publishers.
+    pub trusted: Vec<Publisher>,
+    /// Whether unsigned plugins load.
+    pub allow_unsigned_plugins: bool,
+    /// Limits for packs without their own.
+    pub default_limits: Limits,
+    /// Limits by pack name.
+    pub pack_limits: BTreeMap<String, Limits>,
 }
 
 /// A validated integration.
@@ -109,6 +139,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// How the plugin host should treat plugins under this configuration.
+    pub fn host_options(&self) -> crate::plugin_host::HostOptions {
+        crate::plugin_host::HostOptions {
+            trusted: self.trusted.clone(),
+            allow_unsigned: self.allow_unsigned_plugins,
+            default_limits: self.default_limits,
+            pack_limits: self.pack_limits.clone(),
+            cache_dir: Some(self.state_dir.join("plugin-cache")),
+        }
+    }
+
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -213,10 +254,37 @@ impl Config {
             };
             audit.insert(k, s);
         }
+        let mut trusted = Vec::new();
+        for p in raw.trusted_publishers {
+            match trust::parse_key(&p.key) {
+                Ok(key) => trusted.push(Publisher { name: p.name, key }),
+                Err(e) => problems.push(format!("trusted_publisher {:?}: {e}", p.name)),
+            }
+        }
+        let default_limits = match raw.limits.get("default") {
+            Some(o) => o.apply(Limits::default()).unwrap_or_else(|e| {
+                problems.push(format!("limits.default: {e}"));
+                Limits::default()
+            }),
+            None => Limits::default(),
+        };
+        let mut pack_limits = BTreeMap::new();
+        for (pack, o) in raw.limits.iter().filter(|(k, _)| k.as_str() != "default") {
+            match o.apply(default_limits) {
+                Ok(l) => {
+                    pack_limits.insert(pack.clone(), l);
+                }
+                Err(e) => problems.push(format!("limits.{pack}: {e}")),
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            trusted,
+            allow_unsigned_plugins: raw.allow_unsigned_plugins,
+            default_limits,
+            pack_limits,
             state_dir: base.join(raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into())),
             plugins_dir: base.join(raw.plugins_dir),
             collector_url: raw.collector_url,
@@ -277,5 +345,57 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = parse("plugins_dir = \"p\"\nsecret_key = \"x\"\n").unwrap_err();
         assert!(err[0].contains("unknown field"), "{err:?}");
+    }
+
+    #[test]
+    fn publishers_and_limits() {
+        let key = format!(
+            "cpk1_{}",
+            hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&[3; 32])
+                    .verifying_key()
+                    .as_bytes()
+            )
+        );
+        let c = parse(&format!(
+            r#"
+            plugins_dir = "p"
+            [[integration]]
+            name = "prod"
+            regions = ["us-east-1"]
+            [[trusted_publisher]]
+            name = "acme"
+            key = "{key}"
+            [limits.default]
+            timeout_ms = 2000
+            [limits.ec2-network]
+            memory_mib = 128
+            "#
+        ))
+        .unwrap();
+        assert_eq!(c.trusted[0].name, "acme");
+        assert!(!c.allow_unsigned_plugins);
+        assert_eq!(c.default_limits.timeout, std::time::Duration::from_secs(2));
+        let pack = c.pack_limits["ec2-network"];
+        assert_eq!(
+            (pack.memory_bytes, pack.timeout),
+            (128 << 20, std::time::Duration::from_secs(2))
+        );
+
+        let err = parse(
+            r#"
+            plugins_dir = "p"
+            [[integration]]
+            name = "prod"
+            regions = ["us-east-1"]
+            [[trusted_publisher]]
+            name = "bad"
+            key = "ssh-ed25519 AAAA"
+            [limits.x]
+            memory_mib = 0
+            "#,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
     }
 }

@@ -6,7 +6,7 @@
 
 mod ec2;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::BehaviorVersion;
 use citadel_wire::Relationship;
@@ -85,7 +85,10 @@ pub const KINDS: &[(&str, &str)] = &[
 ///
 /// Fails only when the account cannot be identified at all (no credentials, no
 /// endpoint); per-region and per-call failures land in [`Inventory::errors`].
-pub async fn discover(integration: &Integration) -> Result<Inventory, DiscoverError> {
+pub async fn discover(
+    integration: &Integration,
+    wanted: &BTreeSet<String>,
+) -> Result<Inventory, DiscoverError> {
     let first = integration.regions.first().cloned().unwrap_or_default();
     let base = load_sdk_config(integration, &first).await;
     let sts = aws_sdk_sts::Client::new(&base);
@@ -105,9 +108,10 @@ pub async fn discover(integration: &Integration) -> Result<Inventory, DiscoverEr
     for region in integration.regions.clone() {
         let integration = integration.clone();
         let account = account.clone();
+        let wanted = wanted.clone();
         tasks.spawn(async move {
             let conf = load_sdk_config(&integration, &region).await;
-            ec2::discover_region(&aws_sdk_ec2::Client::new(&conf), &region, &account).await
+            ec2::discover_region(&aws_sdk_ec2::Client::new(&conf), &region, &account, &wanted).await
         });
     }
     while let Some(part) = tasks.join_next().await {
@@ -178,5 +182,49 @@ pub(crate) fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
+    }
+}
+
+/// The read-only IAM policy discovery needs to serve `kinds`, as JSON.
+/// Kinds discovery does not know are returned separately.
+pub fn iam_policy(kinds: &BTreeSet<String>) -> (serde_json::Value, Vec<String>) {
+    let mut actions: BTreeSet<&str> = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for kind in kinds {
+        match KINDS.iter().find(|(k, _)| k == kind) {
+            Some((_, action)) => {
+                actions.insert(action);
+            }
+            None => unknown.push(kind.clone()),
+        }
+    }
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CitadelAgentReadOnly",
+            "Effect": "Allow",
+            "Action": actions.into_iter().collect::<Vec<_>>(),
+            "Resource": "*"
+        }]
+    });
+    (policy, unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_lists_only_what_the_kinds_need() {
+        let kinds: BTreeSet<String> = ["ec2:volume", "ec2:instance", "ec2:volume", "ec2:mystery"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (policy, unknown) = iam_policy(&kinds);
+        assert_eq!(
+            policy["Statement"][0]["Action"],
+            serde_json::json!(["ec2:DescribeInstances", "ec2:DescribeVolumes"])
+        );
+        assert_eq!(unknown, vec!["ec2:mystery".to_string()]);
     }
 }

@@ -146,7 +146,8 @@ pub fn save(
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
+/// Write a file only its owner can read, atomically.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     use std::os::unix::fs::OpenOptionsExt;
     let err = |e: std::io::Error| IdentityError::File {
         path: path.into(),

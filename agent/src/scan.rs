@@ -33,6 +33,8 @@ pub struct ScanReport {
     /// Push outcome, when pushing was requested.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushSummary>,
+    /// Components in the plugins directory that were refused or failed to load.
+    pub plugin_errors: Vec<String>,
 }
 
 /// Outcome of one integration's scan.
@@ -129,9 +131,28 @@ pub enum ScanError {
     /// Spool or output file.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// No plugins.
-    #[error("no check packs (*.wasm) in {0}")]
-    NoPlugins(PathBuf),
+    /// No usable plugins.
+    #[error("no usable check packs (*.wasm) in {}{}", .0.display(), .1.iter().map(|f| format!("\n  - {f}")).collect::<String>())]
+    NoPlugins(PathBuf, Vec<String>),
+}
+
+/// Load the plugins directory under the configuration's trust and limits.
+/// Components that fail to load are reported; the scan goes on without them
+/// unless none is left.
+pub async fn load_plugins(config: &Config) -> Result<(PluginHost, Vec<String>), ScanError> {
+    let plugins_dir = config.plugins_dir.clone();
+    let options = config.host_options();
+    tokio::task::spawn_blocking(move || -> Result<(PluginHost, Vec<String>), ScanError> {
+        let mut host = PluginHost::new(options)?;
+        let failures = host.load_dir(&plugins_dir)?;
+        let failures: Vec<String> = failures.into_iter().map(|f| f.error.to_string()).collect();
+        if host.plugins().is_empty() {
+            return Err(ScanError::NoPlugins(plugins_dir, failures));
+        }
+        Ok((host, failures))
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
 /// Scan every integration once.
@@ -140,18 +161,9 @@ pub async fn scan_once(
     identity: &Identity,
     opts: &ScanOptions,
 ) -> Result<ScanReport, ScanError> {
-    let plugins_dir = config.plugins_dir.clone();
-    let host = tokio::task::spawn_blocking(move || -> Result<PluginHost, ScanError> {
-        let mut host = PluginHost::new()?;
-        host.load_dir(&plugins_dir)?;
-        if host.plugins().is_empty() {
-            return Err(ScanError::NoPlugins(plugins_dir));
-        }
-        Ok(host)
-    })
-    .await
-    .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let (host, load_failures) = load_plugins(config).await?;
     let host = Arc::new(host);
+    let wanted = host.required_kinds();
     let spool = Spool::open(&config.state_dir)?;
 
     let mut reports = Vec::new();
@@ -159,7 +171,7 @@ pub async fn scan_once(
         let started = now_ms();
         let scan_id = Uuid::now_v7();
         tracing::info!(%scan_id, integration = %integration.name, "Scan started.");
-        let inventory = discovery::discover(integration)
+        let inventory = discovery::discover(integration, &wanted)
             .await
             .map_err(|e| ScanError::Discover(integration.name.clone(), e))?;
         let inventory = Arc::new(inventory);
@@ -225,6 +237,7 @@ pub async fn scan_once(
     Ok(ScanReport {
         integrations: reports,
         push,
+        plugin_errors: load_failures,
     })
 }
 

@@ -7,6 +7,9 @@ use crate::scan::ScanReport;
 /// Render the report for a terminal.
 pub(crate) fn render(report: &ScanReport) -> String {
     let mut out = String::new();
+    for e in &report.plugin_errors {
+        let _ = writeln!(out, "PLUGIN NOT LOADED {e}");
+    }
     for i in &report.integrations {
         let _ = writeln!(
             out,

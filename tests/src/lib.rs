@@ -60,8 +60,11 @@ pub fn plugins_build_dir() -> PathBuf {
     target.join("wasm32-wasip2").join("plugin")
 }
 
-/// Copy the built check pack into `dir` (created).
-pub fn install_pack(dir: &Path) -> anyhow::Result<()> {
+/// Copy the built check pack into `dir` (created) and sign it with a fresh
+/// publisher key, as a vendor would before shipping it. Returns the
+/// publisher's public key (`cpk1_…`) for the agent's trust list.
+pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
+    use citadel_agent::plugin_host::trust;
     let src = plugins_build_dir().join(PACK_FILE);
     if !src.exists() {
         bail!(
@@ -70,8 +73,16 @@ pub fn install_pack(dir: &Path) -> anyhow::Result<()> {
         );
     }
     std::fs::create_dir_all(dir)?;
-    std::fs::copy(&src, dir.join(PACK_FILE))?;
-    Ok(())
+    let dst = dir.join(PACK_FILE);
+    std::fs::copy(&src, &dst)?;
+    let key = ed25519_dalek::SigningKey::generate(&mut rand_core_os());
+    let sig = trust::sign(&std::fs::read(&dst)?, &key, "citadel");
+    std::fs::write(trust::sig_path(&dst), serde_json::to_string_pretty(&sig)?)?;
+    Ok(trust::key_id(&key.verifying_key()))
+}
+
+fn rand_core_os() -> rand::rngs::OsRng {
+    rand::rngs::OsRng
 }
 
 fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
@@ -257,13 +268,13 @@ pub struct Agent {
 impl Agent {
     /// Write `agent.toml` (state and plugins under `dir`) scanning `regions` on moto.
     pub fn new(dir: &Path, moto_endpoint: &str, regions: &[&str]) -> anyhow::Result<Self> {
-        install_pack(&dir.join("plugins"))?;
+        let publisher = install_pack(&dir.join("plugins"))?;
         let regions: Vec<String> = regions.iter().map(|r| format!("{r:?}")).collect();
         let config = dir.join("agent.toml");
         std::fs::write(
             &config,
             format!(
-                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n",
+                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n\n[[trusted_publisher]]\nname = \"citadel\"\nkey = \"{publisher}\"\n",
                 regions.join(", ")
             ),
         )?;

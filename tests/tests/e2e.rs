@@ -184,6 +184,29 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
     };
     assert_eq!(raw, written);
     assert_eq!(sha, citadel_wire::sha256_hex(&written));
+    // Anyone holding the agent's enrolled key can verify it offline; it names the signed pack.
+    let key: Vec<u8> = sqlx::query("SELECT public_key FROM agents")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
+    let batch = citadel_wire::SignedBatch::parse(&raw)
+        .unwrap()
+        .verify(&key)
+        .unwrap();
+    assert_eq!(batch.plugins.len(), 1);
+    assert_eq!(batch.plugins[0].name, "citadel-pack-ec2-network");
+    assert!(
+        batch.plugins[0]
+            .signer
+            .as_deref()
+            .unwrap()
+            .starts_with("citadel/cpk1_"),
+        "{:?}",
+        batch.plugins[0]
+    );
+    assert_eq!(report["plugin_errors"], serde_json::json!([]));
     // Every result got its first history row; assets carry their raw documents.
     assert_eq!(
         count(&pool, "check_result_history").await,

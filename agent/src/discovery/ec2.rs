@@ -1,6 +1,6 @@
 //! EC2 and VPC discovery for one region, rendering SDK types into AWS-shaped JSON.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
@@ -45,7 +45,12 @@ macro_rules! collect_pages {
     }};
 }
 
-pub(super) async fn discover_region(client: &Client, region: &str, account: &str) -> RegionPart {
+pub(super) async fn discover_region(
+    client: &Client,
+    region: &str,
+    account: &str,
+    wanted: &BTreeSet<String>,
+) -> RegionPart {
     let mut part = RegionPart::default();
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
@@ -53,74 +58,98 @@ pub(super) async fn discover_region(client: &Client, region: &str, account: &str
     let (instances, groups, volumes, vpcs, subnets, enis) = tokio::join!(
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:instance",
-                "ec2:DescribeInstances",
-                client.describe_instances(),
-                reservations
-            );
+            let r = if wanted.contains("ec2:instance") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:instance",
+                    "ec2:DescribeInstances",
+                    client.describe_instances(),
+                    reservations
+                )
+            } else {
+                None
+            };
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:security-group",
-                "ec2:DescribeSecurityGroups",
-                client.describe_security_groups(),
-                security_groups
-            );
+            let r = if wanted.contains("ec2:security-group") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:security-group",
+                    "ec2:DescribeSecurityGroups",
+                    client.describe_security_groups(),
+                    security_groups
+                )
+            } else {
+                None
+            };
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:volume",
-                "ec2:DescribeVolumes",
-                client.describe_volumes(),
-                volumes
-            );
+            let r = if wanted.contains("ec2:volume") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:volume",
+                    "ec2:DescribeVolumes",
+                    client.describe_volumes(),
+                    volumes
+                )
+            } else {
+                None
+            };
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:vpc",
-                "ec2:DescribeVpcs",
-                client.describe_vpcs(),
-                vpcs
-            );
+            let r = if wanted.contains("ec2:vpc") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:vpc",
+                    "ec2:DescribeVpcs",
+                    client.describe_vpcs(),
+                    vpcs
+                )
+            } else {
+                None
+            };
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:subnet",
-                "ec2:DescribeSubnets",
-                client.describe_subnets(),
-                subnets
-            );
+            let r = if wanted.contains("ec2:subnet") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:subnet",
+                    "ec2:DescribeSubnets",
+                    client.describe_subnets(),
+                    subnets
+                )
+            } else {
+                None
+            };
             (p, r)
         },
         async {
             let mut p = RegionPart::default();
-            let r = collect_pages!(
-                p,
-                region,
-                "ec2:network-interface",
-                "ec2:DescribeNetworkInterfaces",
-                client.describe_network_interfaces(),
-                network_interfaces
-            );
+            let r = if wanted.contains("ec2:network-interface") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:network-interface",
+                    "ec2:DescribeNetworkInterfaces",
+                    client.describe_network_interfaces(),
+                    network_interfaces
+                )
+            } else {
+                None
+            };
             (p, r)
         },
     );

@@ -57,8 +57,20 @@ impl Inventory for HostInventory {
     }
 }
 
+/// Route panic messages to the host log before the guest aborts, so the
+/// agent can say why a check trapped instead of only that it did.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            log(LogLevel::Error, &format!("panicked: {info}"))
+        }));
+    });
+}
+
 /// The `checks` export.
 pub fn checks(list: &[&dyn Check]) -> Vec<WitCheckInfo> {
+    install_panic_hook();
     list.iter()
         .map(|c| {
             let i = c.info();
@@ -79,6 +91,7 @@ pub fn checks(list: &[&dyn Check]) -> Vec<WitCheckInfo> {
 
 /// The `evaluate` export.
 pub fn evaluate(list: &[&dyn Check], id: &str) -> Result<Vec<WitFinding>, String> {
+    install_panic_hook();
     let check = list
         .iter()
         .find(|c| c.info().id == id)

@@ -37,6 +37,14 @@ struct RawFixture {
     config: BTreeMap<String, String>,
     #[serde(default)]
     resources: Vec<RawResource>,
+    /// Read by `citadel-agent plugin test`; ignored here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    checks: Option<Vec<String>>,
+    /// Read by `citadel-agent plugin test`; ignored here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    expect: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]

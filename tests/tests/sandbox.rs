@@ -1,0 +1,467 @@
+//! Hostile components against the real plugin host: each attack is contained,
+//! reported as an error with a clear reason, and leaves other packs' results
+//! unchanged. Uses the `citadel-test-hostile` fixture pack and the shipped
+//! ec2-network pack, both built for wasm32-wasip2 by `./x test`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use citadel_agent::plugin_host::{
+    HostOptions, HostResource, InventoryView, LimitOverrides, Limits, PluginError, PluginHost,
+    Publisher, TrustError, trust,
+};
+use citadel_e2e::{PACK_FILE, plugins_build_dir};
+use ed25519_dalek::SigningKey;
+
+const HOSTILE_FILE: &str = "citadel_test_hostile.wasm";
+
+fn resource(kind: &str, id: &str, document: serde_json::Value) -> HostResource {
+    let ty = kind.split_once(':').unwrap().1;
+    HostResource {
+        uid: format!("arn:aws:ec2:us-east-1:123456789012:{ty}/{id}"),
+        id: id.into(),
+        kind: kind.into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        name: None,
+        tags: Vec::new(),
+        document: document.to_string(),
+    }
+}
+
+fn inventory(config: &[(&str, &str)]) -> Arc<InventoryView> {
+    let resources = vec![
+        resource("ec2:vpc", "vpc-1", serde_json::json!({"VpcId": "vpc-1"})),
+        resource(
+            "ec2:volume",
+            "vol-plain",
+            serde_json::json!({"VolumeId": "vol-plain", "Encrypted": false}),
+        ),
+        resource(
+            "ec2:volume",
+            "vol-secret",
+            serde_json::json!({"VolumeId": "vol-secret", "Encrypted": true}),
+        ),
+        resource(
+            "ec2:instance",
+            "i-1",
+            serde_json::json!({"InstanceId": "i-1", "State": {"Name": "running"}, "PublicIpAddress": "54.1.2.3"}),
+        ),
+    ];
+    let config = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Arc::new(InventoryView::from_resources(resources, config))
+}
+
+/// A plugins directory holding copies of the named built components.
+fn plugins_dir(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        let src = plugins_build_dir().join(f);
+        assert!(
+            src.exists(),
+            "{} missing: run ./x test (it builds the wasm fixtures)",
+            src.display()
+        );
+        std::fs::copy(&src, dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+fn host(dir: &Path, limits: Limits) -> PluginHost {
+    let mut host = PluginHost::new(HostOptions {
+        allow_unsigned: true,
+        default_limits: limits,
+        cache_dir: Some(dir.join("cache")),
+        ..Default::default()
+    })
+    .unwrap();
+    let failures = host.load_dir(dir).unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    host
+}
+
+fn quick() -> Limits {
+    LimitOverrides {
+        timeout_ms: Some(300),
+        ..Default::default()
+    }
+    .apply(Limits::default())
+    .unwrap()
+}
+
+/// Evaluate one hostile check, then prove the ec2-network pack in the same
+/// host still gives its normal verdicts.
+fn attack(check_id: &str, limits: Limits, config: &[(&str, &str)]) -> (PluginError, Duration) {
+    let dir = plugins_dir(&[HOSTILE_FILE, PACK_FILE]);
+    let host = host(dir.path(), limits);
+    let view = inventory(config);
+    let hostile = host
+        .plugins()
+        .iter()
+        .find(|p| p.name == "citadel-test-hostile")
+        .unwrap();
+    let check = hostile.checks.iter().find(|c| c.id == check_id).unwrap();
+    let started = Instant::now();
+    let err = host
+        .evaluate(hostile, check, &view)
+        .expect_err("the attack must fail");
+    let took = started.elapsed();
+
+    let good = host
+        .plugins()
+        .iter()
+        .find(|p| p.name == "citadel-pack-ec2-network")
+        .unwrap();
+    let ebs = good
+        .checks
+        .iter()
+        .find(|c| c.id == "ec2_ebs_volume_encryption")
+        .unwrap();
+    let mut verdicts: Vec<(String, String)> = host
+        .evaluate(good, ebs, &view)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.resource_uid, format!("{:?}", f.status)))
+        .collect();
+    verdicts.sort();
+    assert_eq!(
+        verdicts,
+        vec![
+            (
+                "arn:aws:ec2:us-east-1:123456789012:volume/vol-plain".into(),
+                "Status::Fail".into()
+            ),
+            (
+                "arn:aws:ec2:us-east-1:123456789012:volume/vol-secret".into(),
+                "Status::Pass".into()
+            ),
+        ]
+    );
+    // The hostile pack's well-behaved check still works after the attack.
+    let fine = hostile
+        .checks
+        .iter()
+        .find(|c| c.id == "well_behaved")
+        .unwrap();
+    assert_eq!(host.evaluate(hostile, fine, &view).unwrap().len(), 1);
+    (err, took)
+}
+
+#[test]
+fn infinite_loop_is_stopped_at_the_deadline() {
+    let (err, took) = attack("hostile_loop", quick(), &[]);
+    assert!(
+        matches!(err, PluginError::Timeout(d) if d == Duration::from_millis(300)),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("timeout"), "{err}");
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+}
+
+#[test]
+fn fuel_budget_stops_busy_work_deterministically() {
+    let limits = LimitOverrides {
+        fuel: Some(5_000_000),
+        timeout_ms: Some(60_000),
+        ..Default::default()
+    }
+    .apply(Limits::default())
+    .unwrap();
+    let (err, _) = attack("hostile_loop", limits, &[]);
+    assert!(matches!(err, PluginError::Fuel(5_000_000)), "{err}");
+}
+
+#[test]
+fn memory_bomb_is_capped() {
+    let (err, _) = attack("hostile_memory", quick(), &[]);
+    assert!(matches!(err, PluginError::OutOfMemory(64)), "{err}");
+    assert!(err.to_string().starts_with("memory"), "{err}");
+}
+
+#[test]
+fn deep_recursion_is_a_trap_not_a_crash() {
+    let (err, _) = attack("hostile_recursion", quick(), &[]);
+    assert!(err.to_string().contains("stack overflow"), "{err}");
+}
+
+#[test]
+fn panic_is_a_trap_with_its_message() {
+    let (err, _) = attack("hostile_panic", quick(), &[]);
+    let text = err.to_string();
+    assert!(text.starts_with("trap:"), "{text}");
+    assert!(
+        text.contains("the hostile pack panics on purpose"),
+        "{text}"
+    );
+}
+
+#[test]
+fn giant_output_is_rejected() {
+    let (err, _) = attack("hostile_giant_output", quick(), &[]);
+    assert!(matches!(err, PluginError::Output(_)), "{err}");
+    let limits = LimitOverrides {
+        max_findings: Some(1000),
+        timeout_ms: Some(5000),
+        ..Default::default()
+    }
+    .apply(Limits::default())
+    .unwrap();
+    let (err, _) = attack("hostile_many_findings", limits, &[]);
+    assert!(
+        err.to_string().contains("exceed the limit of 1000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn findings_about_unseen_resources_are_rejected() {
+    let (err, _) = attack("hostile_foreign_resource", quick(), &[]);
+    assert!(err.to_string().contains("unknown resource"), "{err}");
+}
+
+#[test]
+fn no_filesystem() {
+    let (err, _) = attack("hostile_file", quick(), &[]);
+    let text = err.to_string();
+    assert!(text.contains("cannot read /etc/passwd"), "{text}");
+    assert!(!text.contains("root:"), "{text}");
+}
+
+#[test]
+fn no_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let (err, _) = attack("hostile_socket", quick(), &[("hostile_port", &port)]);
+    assert!(err.to_string().contains("cannot connect"), "{err}");
+    assert!(listener.accept().is_err(), "the plugin reached a socket");
+}
+
+#[test]
+fn no_environment_or_arguments() {
+    // SAFETY of the test: the variable is set in this process only; the plugin must not see it.
+    let dir = plugins_dir(&[HOSTILE_FILE]);
+    let host = host(dir.path(), quick());
+    let view = inventory(&[]);
+    let plugin = &host.plugins()[0];
+    let check = plugin
+        .checks
+        .iter()
+        .find(|c| c.id == "hostile_env")
+        .unwrap();
+    let findings = host.evaluate(plugin, check, &view).unwrap();
+    assert_eq!(findings[0].status_extended, "env=[] args=[]");
+}
+
+#[test]
+fn wrong_world_and_garbage_are_refused_and_others_still_load() {
+    let dir = plugins_dir(&[PACK_FILE]);
+    std::fs::write(dir.path().join("a-empty-component.wasm"), "(component)").unwrap();
+    std::fs::write(
+        dir.path().join("b-core-module.wasm"),
+        "(module (func (export \"evaluate\")))",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("c-garbage.wasm"),
+        b"\0asm\x0d\0\x01\0garbage",
+    )
+    .unwrap();
+    let mut host = PluginHost::new(HostOptions {
+        allow_unsigned: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let failures = host.load_dir(dir.path()).unwrap();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    for f in &failures {
+        assert!(matches!(f.error, PluginError::Load { .. }), "{}", f.error);
+    }
+    assert_eq!(host.plugins().len(), 1);
+    assert_eq!(host.plugins()[0].name, "citadel-pack-ec2-network");
+}
+
+fn signed_dir(key: &SigningKey) -> (tempfile::TempDir, PathBuf) {
+    let dir = plugins_dir(&[PACK_FILE]);
+    let path = dir.path().join(PACK_FILE);
+    let sig = trust::sign(&std::fs::read(&path).unwrap(), key, "acme");
+    std::fs::write(trust::sig_path(&path), serde_json::to_string(&sig).unwrap()).unwrap();
+    (dir, path)
+}
+
+fn strict(key: &SigningKey) -> PluginHost {
+    PluginHost::new(HostOptions {
+        trusted: vec![Publisher {
+            name: "acme".into(),
+            key: key.verifying_key(),
+        }],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn signed_plugins_load_with_provenance() {
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let (_dir, path) = signed_dir(&key);
+    let mut host = strict(&key);
+    let plugin = host.load(&path).unwrap();
+    let signer = plugin.signer.as_ref().unwrap();
+    assert_eq!(signer.publisher, "acme");
+    assert_eq!(signer.key, trust::key_id(&key.verifying_key()));
+    assert_eq!(
+        plugin.sha256,
+        citadel_wire::sha256_hex(&std::fs::read(&path).unwrap())
+    );
+}
+
+#[test]
+fn one_changed_byte_is_refused() {
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let (_dir, path) = signed_dir(&key);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let err = strict(&key).load(&path).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            PluginError::Untrusted {
+                error: TrustError::DigestMismatch { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unsigned_and_untrusted_plugins_are_refused_unless_allowed() {
+    let dir = plugins_dir(&[PACK_FILE]);
+    let path = dir.path().join(PACK_FILE);
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let err = strict(&key).load(&path).expect_err("unsigned is refused");
+    assert!(
+        matches!(
+            err,
+            PluginError::Untrusted {
+                error: TrustError::Unsigned(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let stranger = SigningKey::from_bytes(&[6; 32]);
+    let (_dir2, signed) = signed_dir(&stranger);
+    let err = strict(&key)
+        .load(&signed)
+        .expect_err("untrusted is refused");
+    assert!(
+        matches!(
+            err,
+            PluginError::Untrusted {
+                error: TrustError::Untrusted(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Development mode loads unsigned packs, but never a pack whose signature is bad.
+    let mut dev = PluginHost::new(HostOptions {
+        allow_unsigned: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(dev.load(&path).unwrap().signer.is_none());
+    let mut dev = PluginHost::new(HostOptions {
+        allow_unsigned: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(dev.load(&signed).is_err());
+}
+
+#[test]
+fn compiled_cache_is_reused_and_tampering_is_ignored() {
+    let dir = plugins_dir(&[PACK_FILE]);
+    let cache = dir.path().join("cache");
+    let options = HostOptions {
+        allow_unsigned: true,
+        cache_dir: Some(cache.clone()),
+        ..Default::default()
+    };
+    let view = inventory(&[]);
+    let run = |host: &mut PluginHost| {
+        host.load(&dir.path().join(PACK_FILE)).unwrap();
+        let p = &host.plugins()[0];
+        let c = p
+            .checks
+            .iter()
+            .find(|c| c.id == "ec2_instance_public_ip")
+            .unwrap();
+        host.evaluate(p, c, &view).unwrap().len()
+    };
+    assert_eq!(run(&mut PluginHost::new(options.clone()).unwrap()), 1);
+    let artifacts: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(artifacts.len(), 1);
+    let key_mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(cache.join("cache.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(key_mode, 0o600);
+
+    // Same host directory again: loads from the cache and behaves the same.
+    assert_eq!(run(&mut PluginHost::new(options.clone()).unwrap()), 1);
+
+    // An artifact modified on disk is ignored (recompiled), not executed.
+    let mut bytes = std::fs::read(&artifacts[0]).unwrap();
+    let n = bytes.len() / 3;
+    bytes[n] ^= 0xff;
+    std::fs::write(&artifacts[0], &bytes).unwrap();
+    assert_eq!(run(&mut PluginHost::new(options.clone()).unwrap()), 1);
+    assert_ne!(
+        std::fs::read(&artifacts[0]).unwrap(),
+        bytes,
+        "the cache was rewritten"
+    );
+}
+
+#[test]
+fn pack_limits_are_resolved_by_name() {
+    let dir = plugins_dir(&[HOSTILE_FILE, PACK_FILE]);
+    let mut pack_limits = BTreeMap::new();
+    pack_limits.insert("citadel-test-hostile".to_string(), quick());
+    let mut host = PluginHost::new(HostOptions {
+        allow_unsigned: true,
+        pack_limits,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(host.load_dir(dir.path()).unwrap().is_empty());
+    let by_name: BTreeMap<&str, Limits> = host
+        .plugins()
+        .iter()
+        .map(|p| (p.name.as_str(), p.limits))
+        .collect();
+    assert_eq!(
+        by_name["citadel-test-hostile"].timeout,
+        Duration::from_millis(300)
+    );
+    assert_eq!(by_name["citadel-pack-ec2-network"], Limits::default());
+}
