@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use sqlx::Row;
 
+use crate::catalog::Catalog;
 use crate::config::{CollectorConfig, DEFAULT_MAX_BATCH_BYTES};
 use crate::pki::{self, Authority};
 use crate::serve::{self, Server};
@@ -67,6 +68,36 @@ pub enum Command {
     },
     /// Serve agent ingest and enrollment until interrupted.
     Serve,
+    /// Manage the compliance catalog (SCF controls, frameworks, mappings, policy templates).
+    Catalog {
+        /// Catalog action.
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
+    /// A tenant's posture against one framework: requirement statuses and coverage.
+    Posture {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// Framework: soc2, iso27001, csf, pci, 800-53 (or the full ids).
+        #[arg(long)]
+        framework: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also list requirements that are not assessed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Measure ingest throughput on synthetic signed batches (a fresh database).
+    Bench {
+        /// Database URL (default: a temporary SQLite file). Use an empty PostgreSQL database.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Batch sizes as ASSETSxCHECKS, comma-separated.
+        #[arg(long, default_value = "2000x50,10000x50", value_delimiter = ',')]
+        sizes: Vec<String>,
+    },
     /// Print stored check results of a tenant: counts by status and severity, then failures.
     Findings {
         /// Tenant name.
@@ -76,6 +107,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Catalog actions.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Import the bundled catalog (idempotent), optionally with SCF control
+    /// descriptions from your copy of the SCF catalogue (JSON with `controls[].scf_id`
+    /// and `controls[].description`).
+    Import {
+        /// SCF catalogue file with control descriptions.
+        #[arg(long)]
+        scf_text: Option<PathBuf>,
+    },
+    /// Show the import log.
+    Status,
 }
 
 /// Token actions.
@@ -146,6 +192,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server.run(serve::shutdown_signal()).await
         }
         Command::Findings { tenant, json } => findings(&dir, &tenant, json).await,
+        Command::Catalog { action } => catalog(&dir, action).await,
+        Command::Bench {
+            database_url,
+            sizes,
+        } => {
+            let sizes = sizes
+                .iter()
+                .map(|s| {
+                    let (a, c) = s
+                        .split_once('x')
+                        .with_context(|| format!("size {s:?}: expected ASSETSxCHECKS"))?;
+                    Ok((a.trim().parse()?, c.trim().parse()?))
+                })
+                .collect::<anyhow::Result<Vec<(usize, usize)>>>()?;
+            let tmp = tempfile::tempdir()?;
+            let url = database_url.unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    tmp.path().join("bench.db").display()
+                )
+            });
+            crate::bench::run(&url, &sizes).await
+        }
+        Command::Posture {
+            tenant,
+            framework,
+            json,
+            all,
+        } => posture(&dir, &tenant, &framework, json, all).await,
     }
 }
 
@@ -343,6 +418,129 @@ async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
                 f["status_extended"].as_str().unwrap_or("")
             );
         }
+    }
+    Ok(())
+}
+
+async fn catalog(dir: &Path, action: CatalogAction) -> anyhow::Result<()> {
+    let config = CollectorConfig::load(dir)?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    match action {
+        CatalogAction::Import { scf_text } => {
+            let catalog = Catalog::bundled()?;
+            let (source, descriptions) = match &scf_text {
+                Some(path) => (path.display().to_string(), read_scf_text(path)?),
+                None => ("bundled".to_string(), Vec::new()),
+            };
+            let log = store
+                .import_catalog(&catalog, &source, &descriptions)
+                .await?;
+            println!(
+                "Catalog {}: {} created, {} updated, {} mappings added, {} control descriptions loaded",
+                log.version, log.created, log.updated, log.mappings_added, log.descriptions
+            );
+        }
+        CatalogAction::Status => {
+            let rows = sqlx::query(
+                "SELECT version, source, imported_at, created, updated, mappings_added FROM catalog_imports ORDER BY id",
+            )
+            .fetch_all(store.pool())
+            .await?;
+            println!(
+                "{:<34} {:<24} {:>8} {:>8} {:>9}  source",
+                "version", "imported", "created", "updated", "mappings"
+            );
+            for r in rows {
+                println!(
+                    "{:<34} {:<24} {:>8} {:>8} {:>9}  {}",
+                    r.try_get::<String, _>(0)?,
+                    format_ms(r.try_get(2)?),
+                    r.try_get::<i64, _>(3)?,
+                    r.try_get::<i64, _>(4)?,
+                    r.try_get::<i64, _>(5)?,
+                    r.try_get::<String, _>(1)?,
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// `(scf id, description)` pairs from a user-supplied SCF catalogue.
+fn read_scf_text(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let controls = doc["controls"]
+        .as_array()
+        .with_context(|| format!("{}: no `controls` array", path.display()))?;
+    let mut out = Vec::new();
+    for c in controls {
+        if let (Some(id), Some(d)) = (c["scf_id"].as_str(), c["description"].as_str())
+            && id.len() <= 32
+            && d.len() <= 64 * 1024
+        {
+            out.push((id.to_string(), d.to_string()));
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "{}: no controls with scf_id and description",
+            path.display()
+        );
+    }
+    Ok(out)
+}
+
+async fn posture(
+    dir: &Path,
+    tenant: &str,
+    framework: &str,
+    json: bool,
+    all: bool,
+) -> anyhow::Result<()> {
+    let Some(framework_id) = crate::posture::framework_id(framework) else {
+        bail!("unknown framework {framework:?}: use soc2, iso27001, csf, pci or 800-53");
+    };
+    let config = CollectorConfig::load(dir)?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let view = store.framework_view(tenant, framework_id).await?;
+    store.close().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+        return Ok(());
+    }
+    let pct = if view.assessable == 0 {
+        0.0
+    } else {
+        100.0 * view.covered as f64 / view.assessable as f64
+    };
+    println!("{} for tenant {:?}", view.framework, view.tenant);
+    println!(
+        "  automated coverage: {} of {} requirements ({pct:.1}%)",
+        view.covered, view.assessable
+    );
+    for (status, n) in &view.counts {
+        println!("  {status:<20} {n}");
+    }
+    println!();
+    for r in &view.requirements {
+        if !all && r.status == "not_assessed" {
+            continue;
+        }
+        let controls: Vec<String> = r
+            .controls
+            .iter()
+            .map(|(k, p)| format!("{k} ({p})"))
+            .collect();
+        println!(
+            "  {:<22} {:<20} {}",
+            r.ref_id,
+            r.status,
+            controls.join(", ")
+        );
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tower_http::trace::TraceLayer;
 
+use crate::catalog::Catalog;
 use crate::ingest::{self, IngestError};
 use crate::pki::{Authority, PeerAgent};
 use crate::store::{EnrollFailure, IngestOutcome, IngestSummary, Store};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub ca: Arc<Authority>,
     /// Ingest URL handed to new agents.
     pub public_ingest_url: String,
+    /// The compliance catalog used by the mapping stage.
+    pub catalog: Arc<Catalog>,
 }
 
 /// The identity a TLS connection presented, attached to each of its requests.
@@ -106,7 +109,7 @@ async fn post_batch(
     body: Bytes,
 ) -> Result<Json<BatchReply>, ApiError> {
     let peer = peer.0.map_err(|e| ApiError::new(403, e))?;
-    match ingest::ingest(&state.store, &peer, &body).await {
+    match ingest::ingest(&state.store, &state.catalog, &peer, &body).await {
         Ok((batch, outcome)) => {
             let (status, summary) = match outcome {
                 IngestOutcome::Accepted(s) => ("accepted", s),

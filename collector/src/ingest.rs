@@ -14,6 +14,7 @@ use std::collections::HashSet;
 
 use citadel_wire::{Batch, SignedBatch, WireError};
 
+use crate::catalog::Catalog;
 use crate::pki::PeerAgent;
 use crate::store::{IngestOutcome, Store, StoreError};
 
@@ -68,6 +69,7 @@ impl IngestError {
 /// Verify and store one batch received from `peer`.
 pub async fn ingest(
     store: &Store,
+    catalog: &Catalog,
     peer: &PeerAgent,
     body: &[u8],
 ) -> Result<(Batch, IngestOutcome), IngestError> {
@@ -98,7 +100,7 @@ pub async fn ingest(
     let batch = signed.verify(&key)?;
     validate(&batch)?;
     let outcome = store
-        .ingest(agent.tenant_id, &agent.id, body, &batch)
+        .ingest(agent.tenant_id, &agent.id, body, &batch, catalog)
         .await?;
     Ok((batch, outcome))
 }

@@ -3,12 +3,17 @@
 //!
 //! Pipeline stages, one module each: [`pki`] (CA, enrollment certificates,
 //! client identity), [`ingest`] (verify an incoming batch), [`store`] (write it
-//! to SQLite or PostgreSQL), [`http`] and [`serve`] (the two TLS listeners).
+//! to SQLite or PostgreSQL), [`mapping`] (controls, policies, evidence through
+//! the SCF [`catalog`]), [`http`] and [`serve`] (the two TLS listeners).
 
+pub mod bench;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod mapping;
 pub mod pki;
+pub mod posture;
 pub mod serve;
 pub mod store;

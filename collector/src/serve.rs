@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::catalog::Catalog;
 use crate::config::CollectorConfig;
 use crate::http::{self, AppState, PeerIdentity};
 use crate::pki::{self, Authority};
@@ -57,6 +58,11 @@ impl Server {
         let store = Store::open(&config.database_url_in(dir))
             .await
             .context("opening the database")?;
+        let catalog = Arc::new(Catalog::bundled().context("loading the bundled catalog")?);
+        if !store.catalog_imported(&catalog.version).await? {
+            let log = store.import_catalog(&catalog, "bundled", &[]).await?;
+            tracing::info!(version = %log.version, created = log.created, "Catalog imported.");
+        }
         let ingest = TcpListener::bind(config.ingest_listen)
             .await
             .with_context(|| {
@@ -74,6 +80,7 @@ impl Server {
                 store,
                 ca: Arc::new(ca),
                 public_ingest_url: config.public_ingest_url,
+                catalog,
             },
             max_batch_bytes: config.max_batch_bytes,
         })

@@ -3,12 +3,14 @@
 //! `$N` placeholders, which both backends accept.
 
 mod batches;
+mod catalog;
 mod enrollment;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 pub use batches::{IngestOutcome, IngestSummary};
+pub use catalog::ImportLog;
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
 
 /// A storage operation failed.

@@ -333,3 +333,102 @@ impl Agent {
         Ok((report, code))
     }
 }
+
+/// Which database a collector under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the collector's data directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `CITADEL_TEST_POSTGRES`.
+    Postgres,
+}
+
+/// A database for one test: a SQLite URL, or a PostgreSQL database created
+/// for the test and dropped afterwards.
+#[derive(Debug)]
+pub struct TestDb {
+    /// URL for `citadel-collector init --database-url`.
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+/// Server URL (any database) used to create per-test PostgreSQL databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CITADEL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl TestDb {
+    /// Create the database for `backend`.
+    pub async fn create(backend: Backend) -> anyhow::Result<Self> {
+        match backend {
+            Backend::Sqlite => Ok(Self {
+                url: "sqlite://citadel.db".into(),
+                postgres: None,
+            }),
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let admin = postgres_admin_url();
+                let name = format!("citadel_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
+                    format!("connecting to PostgreSQL at {admin} (set CITADEL_TEST_POSTGRES)")
+                })?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await?;
+                let (base, _) = admin
+                    .rsplit_once('/')
+                    .context("admin URL has no database")?;
+                Ok(Self {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside async tests; use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+impl Collector {
+    /// The collector's database URL, resolved like the collector does.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        let config = citadel_collector::config::CollectorConfig::load(&self.dir)?;
+        Ok(config.database_url_in(&self.dir))
+    }
+
+    /// A connection pool on the collector's database, for assertions.
+    pub async fn pool(&self) -> anyhow::Result<sqlx::AnyPool> {
+        sqlx::any::install_default_drivers();
+        Ok(sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.database_url()?)
+            .await?)
+    }
+}

@@ -3,27 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use citadel_e2e::{Agent, Collector, Moto, seed_estate};
-use sqlx::Row;
-use sqlx::sqlite::SqlitePoolOptions;
+use citadel_e2e::{Agent, Backend, Collector, Moto, TestDb, seed_estate};
+use sqlx::{AnyPool, Row};
 
 const REGION: &str = "us-east-1";
 const SSH: &str = "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22";
 const PUBLIC_IP: &str = "ec2_instance_public_ip";
 const EBS: &str = "ec2_ebs_volume_encryption";
 
-async fn sqlite(dir: &std::path::Path) -> sqlx::SqlitePool {
-    let url = format!("sqlite://{}?mode=ro", dir.join("citadel.db").display());
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("open collector db")
-}
-
 type Row4 = (String, String, String, String);
 
-async fn stored_results(pool: &sqlx::SqlitePool) -> BTreeSet<Row4> {
+async fn stored_results(pool: &AnyPool) -> BTreeSet<Row4> {
     sqlx::query(
         "SELECT r.check_id, a.source_id, r.status, r.status_extended
          FROM check_results r JOIN assets a ON a.id = r.asset_id",
@@ -36,7 +26,7 @@ async fn stored_results(pool: &sqlx::SqlitePool) -> BTreeSet<Row4> {
     .collect()
 }
 
-async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {
+async fn count(pool: &AnyPool, table: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
         .fetch_one(pool)
         .await
@@ -49,12 +39,21 @@ fn row(check: &str, uid: String, status: &str, text: String) -> Row4 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_scan_is_verified_and_stored_with_exact_findings() {
+async fn agent_scan_is_verified_and_stored_with_exact_findings_sqlite() {
+    scan_scenario(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_scan_is_verified_and_stored_with_exact_findings_postgres() {
+    scan_scenario(Backend::Postgres).await;
+}
+
+async fn scan_scenario(backend: Backend) {
     let moto = Moto::start().unwrap();
     let estate = seed_estate(&moto.endpoint, REGION).await.unwrap();
     let work = tempfile::tempdir().unwrap();
-    let mut collector =
-        Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
+    let db = TestDb::create(backend).await.unwrap();
+    let mut collector = Collector::init(&work.path().join("collector"), &db.url).unwrap();
     collector.start().unwrap();
     let agent = Agent::new(&work.path().join("agent"), &moto.endpoint, &[REGION]).unwrap();
 
@@ -91,7 +90,7 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
         .unwrap_or_default();
     assert!(volumes.len() >= 2);
 
-    let pool = sqlite(&collector.dir).await;
+    let pool = collector.pool().await.unwrap();
     let stored = stored_results(&pool).await;
     let public_ip = ec2
         .describe_instances()
@@ -258,4 +257,5 @@ async fn agent_scan_is_verified_and_stored_with_exact_findings() {
     let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.len(), stored.len());
     pool.close().await;
+    collector.stop();
 }

@@ -5,27 +5,31 @@
 use std::sync::Arc;
 
 use citadel_agent::identity::Identity;
-use citadel_e2e::{Agent, Collector};
+use citadel_e2e::{Agent, Backend, Collector, TestDb};
 use citadel_wire::Batch;
 use ed25519_dalek::SigningKey;
-use sqlx::Row;
-use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::{AnyPool, Row};
 
 /// Nothing listens here: these agents never reach AWS.
 const NO_AWS: &str = "http://127.0.0.1:9";
 
 struct Setup {
-    _work: tempfile::TempDir,
     collector: Collector,
     agent: Agent,
     identity: Identity,
-    pool: sqlx::SqlitePool,
+    pool: AnyPool,
+    _db: TestDb,
+    _work: tempfile::TempDir,
 }
 
 async fn setup() -> Setup {
+    setup_on(Backend::Sqlite).await
+}
+
+async fn setup_on(backend: Backend) -> Setup {
     let work = tempfile::tempdir().unwrap();
-    let mut collector =
-        Collector::init(&work.path().join("collector"), "sqlite://citadel.db").unwrap();
+    let db = TestDb::create(backend).await.unwrap();
+    let mut collector = Collector::init(&work.path().join("collector"), &db.url).unwrap();
     collector.start().unwrap();
     let agent = Agent::new(&work.path().join("agent"), NO_AWS, &["us-east-1"]).unwrap();
     let out = agent
@@ -37,25 +41,18 @@ async fn setup() -> Setup {
         String::from_utf8_lossy(&out.stderr)
     );
     let identity = Identity::load(&work.path().join("agent").join("state")).unwrap();
-    let url = format!(
-        "sqlite://{}?mode=ro",
-        collector.dir.join("citadel.db").display()
-    );
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
+    let pool = collector.pool().await.unwrap();
     Setup {
-        _work: work,
         collector,
         agent,
         identity,
         pool,
+        _db: db,
+        _work: work,
     }
 }
 
-async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {
+async fn count(pool: &AnyPool, table: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
         .fetch_one(pool)
         .await
@@ -84,8 +81,17 @@ async fn post(s: &Setup, body: Vec<u8>) -> (u16, serde_json::Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batches_are_checked_against_the_client_certificate() {
-    let s = setup().await;
+async fn batches_are_checked_against_the_client_certificate_sqlite() {
+    batch_checks(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_checked_against_the_client_certificate_postgres() {
+    batch_checks(Backend::Postgres).await;
+}
+
+async fn batch_checks(backend: Backend) {
+    let s = setup_on(backend).await;
     let agent_id = s.identity.info.agent_id.clone();
 
     // Signed with a key that is not the certificate's.
@@ -286,19 +292,10 @@ async fn enrollment_tokens_are_single_use_and_checked() {
 
     // An expired token.
     let token = s.collector.token("acme").unwrap();
-    {
-        let url = format!("sqlite://{}", s.collector.dir.join("citadel.db").display());
-        let rw = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE enrollment_tokens SET expires_at = 0 WHERE used_at IS NULL")
-            .execute(&rw)
-            .await
-            .unwrap();
-        rw.close().await;
-    }
+    sqlx::query("UPDATE enrollment_tokens SET expires_at = 0 WHERE used_at IS NULL")
+        .execute(&s.pool)
+        .await
+        .unwrap();
     let out = newcomer("d")
         .enroll(&s.collector.api_url(), &token)
         .unwrap();

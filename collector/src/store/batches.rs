@@ -11,6 +11,8 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 
 use super::{Store, StoreError, now_ms};
+use crate::catalog::Catalog;
+use crate::mapping;
 
 /// Counts reported back to the agent and kept with the batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,16 @@ pub struct IngestSummary {
     pub not_applicable: u64,
     /// History rows written (new results and status changes).
     pub history: u64,
+    /// Applied controls recomputed.
+    pub controls: u64,
+    /// Applied controls created.
+    pub controls_created: u64,
+    /// Policies created from templates.
+    pub policies_created: u64,
+    /// Evidence records created.
+    pub evidence_created: u64,
+    /// Evidence revisions added.
+    pub evidence_revisions: u64,
     /// Time spent storing the batch, in milliseconds.
     pub duration_ms: u64,
 }
@@ -60,6 +72,7 @@ impl Store {
         agent_id: &str,
         raw: &[u8],
         batch: &Batch,
+        catalog: &Catalog,
     ) -> Result<IngestOutcome, StoreError> {
         let started = Instant::now();
         let sha256 = citadel_wire::sha256_hex(raw);
@@ -125,7 +138,7 @@ impl Store {
             &mut summary,
         )
         .await?;
-        upsert_results(
+        let results = upsert_results(
             conn,
             tenant_id,
             integration_id,
@@ -135,6 +148,15 @@ impl Store {
             &mut summary,
         )
         .await?;
+        let input = mapping::Input {
+            tenant_id,
+            batch,
+            batch_id: &batch_id,
+            sha256: &sha256,
+            now,
+            results: &results,
+        };
+        mapping::apply(conn, catalog, &input, &mut summary).await?;
         sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
             .bind(now)
             .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
@@ -398,7 +420,8 @@ async fn upsert_results(
     batch: &Batch,
     asset_ids: &HashMap<String, i64>,
     summary: &mut IngestSummary,
-) -> Result<(), StoreError> {
+) -> Result<HashMap<(String, String), (i64, i64)>, StoreError> {
+    let mut stored = HashMap::with_capacity(batch.results.len());
     let previous: HashMap<(String, i64), String> = sqlx::query(
         "SELECT r.check_id, r.asset_id, r.status FROM check_results r
          JOIN assets a ON a.id = r.asset_id
@@ -438,6 +461,7 @@ async fn upsert_results(
         .fetch_one(&mut *conn)
         .await?;
         let result_id: i64 = row.try_get(0)?;
+        stored.insert((r.check_id.clone(), r.asset.clone()), (result_id, asset_id));
         let before = previous.get(&(r.check_id.clone(), asset_id));
         if before.map(String::as_str) != Some(status) {
             sqlx::query(
@@ -461,5 +485,5 @@ async fn upsert_results(
             Status::NotApplicable => summary.not_applicable += 1,
         }
     }
-    Ok(())
+    Ok(stored)
 }

@@ -1,0 +1,414 @@
+//! Mapping: from a batch's check results to applied controls, requirement
+//! mappings, policies and evidence. Runs inside the ingest transaction, after
+//! results are stored, and only for what the batch touched.
+//!
+//! - Each check's Prowler-native requirements are resolved to framework
+//!   requirements, and its SCF controls derived (see [`Catalog::derive_scf`]).
+//! - **Stage A:** one applied control per SCF control of the batch's checks.
+//!   **Stage B:** checks without an SCF control get one applied control per
+//!   requirement they carry.
+//! - Counts cover the current results, on active assets, of every check linked
+//!   to the control; posture follows from them (see [`posture`]).
+//! - Control → requirement mappings (origin `auto`) come from the STRM (source
+//!   `scf`) and from the checks' own requirements (source `check`).
+//! - SCF controls touched get policies from the templates that name them
+//!   (status `to_do`, origin `scan`, one per tenant and template).
+//! - Every result has one evidence record; each batch adds a revision holding
+//!   the result as signed and the stored batch that proves it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use citadel_wire::Batch;
+use sqlx::{AnyConnection, Row};
+
+use crate::catalog::Catalog;
+use crate::store::{IngestSummary, StoreError};
+
+/// What ingest hands to the mapping stage.
+#[derive(Debug)]
+pub struct Input<'a> {
+    /// Tenant.
+    pub tenant_id: i64,
+    /// The verified batch.
+    pub batch: &'a Batch,
+    /// Its id.
+    pub batch_id: &'a str,
+    /// SHA-256 of its signed bytes.
+    pub sha256: &'a str,
+    /// Ingest time.
+    pub now: i64,
+    /// (check id, asset source id) → (check result row, asset row).
+    pub results: &'a HashMap<(String, String), (i64, i64)>,
+}
+
+/// Posture of an applied control from its counts:
+/// no results → `not_scanned`; nothing failing or erroring → `passing`;
+/// nothing passing → `issues`; both → `partial`.
+pub fn posture(passed: i64, failed: i64, errors: i64) -> &'static str {
+    match (passed, failed + errors) {
+        (0, 0) => "not_scanned",
+        (_, 0) => "passing",
+        (0, _) => "issues",
+        _ => "partial",
+    }
+}
+
+struct Control {
+    key: String,
+    scf_id: Option<String>,
+    framework_key: Option<String>,
+    requirement_id: Option<String>,
+    name: String,
+    checks: BTreeSet<String>,
+    /// (framework id, requirement, source, coverage)
+    requirements: BTreeSet<(String, String, &'static str, &'static str)>,
+}
+
+/// Run the mapping stage for one batch.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    catalog: &Catalog,
+    input: &Input<'_>,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    let tenant = input.tenant_id;
+    let mut controls: BTreeMap<String, Control> = BTreeMap::new();
+    let mut check_controls: BTreeMap<String, Vec<String>> = BTreeMap::new();
+
+    for check in &input.batch.checks {
+        // 1. Requirements, resolved where the catalog knows the framework.
+        sqlx::query("DELETE FROM check_requirements WHERE tenant_id = $1 AND check_id = $2")
+            .bind(tenant)
+            .bind(&check.id)
+            .execute(&mut *conn)
+            .await?;
+        let mut resolved = Vec::new();
+        let mut native = Vec::new();
+        for (fw_key, ids) in &check.requirements {
+            for id in ids {
+                let hit = catalog.resolve(fw_key, id);
+                sqlx::query(
+                    "INSERT INTO check_requirements (tenant_id, check_id, framework_key, native_id, framework_id, ref_id)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(&check.id)
+                .bind(fw_key)
+                .bind(id)
+                .bind(hit.as_ref().map(|h| h.0))
+                .bind(hit.as_ref().map(|h| h.1.as_str()))
+                .execute(&mut *conn)
+                .await?;
+                native.push((fw_key.clone(), id.clone(), hit.clone()));
+                if let Some(h) = hit {
+                    resolved.push(h);
+                }
+            }
+        }
+        // 2. SCF controls of the check.
+        let scf = catalog.derive_scf(&check.id, &resolved);
+        sqlx::query("DELETE FROM check_scf WHERE tenant_id = $1 AND check_id = $2")
+            .bind(tenant)
+            .bind(&check.id)
+            .execute(&mut *conn)
+            .await?;
+        for (scf_id, origin) in &scf {
+            sqlx::query("INSERT INTO check_scf (tenant_id, check_id, scf_id, origin) VALUES ($1, $2, $3, $4)")
+                .bind(tenant)
+                .bind(&check.id)
+                .bind(scf_id)
+                .bind(*origin)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let native_reqs: BTreeSet<(String, String, &'static str, &'static str)> = resolved
+            .iter()
+            .map(|(fw, r)| (fw.to_string(), r.clone(), "check", "full"))
+            .collect();
+        // 3. Stage A, or stage B when no SCF control applies.
+        let mut keys = Vec::new();
+        if !scf.is_empty() {
+            for (scf_id, _) in &scf {
+                let key = format!("scf:{scf_id}");
+                let c = controls.entry(key.clone()).or_insert_with(|| {
+                    let name = catalog
+                        .control(scf_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_else(|| scf_id.clone());
+                    let requirements = catalog
+                        .mappings_for_control(scf_id)
+                        .map(|m| {
+                            (
+                                m.framework_id.to_string(),
+                                m.ref_id.clone(),
+                                "scf",
+                                m.coverage,
+                            )
+                        })
+                        .collect();
+                    Control {
+                        key: key.clone(),
+                        scf_id: Some(scf_id.clone()),
+                        framework_key: None,
+                        requirement_id: None,
+                        name: format!("{scf_id} {name}"),
+                        checks: BTreeSet::new(),
+                        requirements,
+                    }
+                });
+                c.checks.insert(check.id.clone());
+                c.requirements.extend(native_reqs.iter().cloned());
+                keys.push(key);
+            }
+        } else {
+            for (fw_key, id, hit) in &native {
+                let key = format!("req:{fw_key}:{id}");
+                let c = controls.entry(key.clone()).or_insert_with(|| Control {
+                    key: key.clone(),
+                    scf_id: None,
+                    framework_key: Some(fw_key.clone()),
+                    requirement_id: Some(id.clone()),
+                    name: format!("{fw_key} {id}"),
+                    checks: BTreeSet::new(),
+                    requirements: hit
+                        .iter()
+                        .map(|(fw, r)| (fw.to_string(), r.clone(), "check", "full"))
+                        .collect(),
+                });
+                c.checks.insert(check.id.clone());
+                keys.push(key);
+            }
+        }
+        check_controls.insert(check.id.clone(), keys);
+    }
+
+    // 4. Applied controls: upsert, link checks, recount, map to requirements.
+    let mut control_ids: HashMap<String, i64> = HashMap::new();
+    for c in controls.values() {
+        let existing =
+            sqlx::query("SELECT id FROM applied_controls WHERE tenant_id = $1 AND key = $2")
+                .bind(tenant)
+                .bind(&c.key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let id: i64 = match existing {
+            Some(r) => r.try_get(0)?,
+            None => {
+                summary.controls_created += 1;
+                sqlx::query(
+                    "INSERT INTO applied_controls (tenant_id, key, scf_id, framework_key, requirement_id, name,
+                         category, origin, posture, passed, failed, errors, total, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'technical', 'scan', 'not_scanned', 0, 0, 0, 0, $7)
+                     RETURNING id",
+                )
+                .bind(tenant)
+                .bind(&c.key)
+                .bind(c.scf_id.as_deref())
+                .bind(c.framework_key.as_deref())
+                .bind(c.requirement_id.as_deref())
+                .bind(&c.name)
+                .bind(input.now)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?
+            }
+        };
+        control_ids.insert(c.key.clone(), id);
+        for check in &c.checks {
+            sqlx::query(
+                "INSERT INTO applied_control_checks (applied_control_id, check_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(check)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (fw, r, source, coverage) in &c.requirements {
+            sqlx::query(
+                "INSERT INTO control_requirement_mappings (applied_control_id, framework_id, ref_id, origin, source, coverage)
+                 VALUES ($1, $2, $3, 'auto', $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(fw)
+            .bind(r)
+            .bind(*source)
+            .bind(*coverage)
+            .execute(&mut *conn)
+            .await?;
+        }
+        recount(conn, tenant, id, input).await?;
+        sqlx::query(
+            "INSERT INTO applied_control_assets (applied_control_id, asset_id)
+             SELECT DISTINCT $1, r.asset_id FROM check_results r
+             JOIN applied_control_checks acc ON acc.check_id = r.check_id AND acc.applied_control_id = $1
+             WHERE r.tenant_id = $2 AND r.batch_id = $3
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(input.batch_id)
+        .execute(&mut *conn)
+        .await?;
+        summary.controls += 1;
+
+        // 5. Policies for the SCF control.
+        if let Some(scf_id) = &c.scf_id {
+            for t in catalog
+                .templates
+                .iter()
+                .filter(|t| t.scf.iter().any(|s| s == scf_id))
+            {
+                let created = sqlx::query(
+                    "INSERT INTO policies (tenant_id, template_id, name, status, origin, created_at)
+                     VALUES ($1, $2, $3, 'to_do', 'scan', $4) ON CONFLICT (tenant_id, template_id) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(&t.id)
+                .bind(&t.title)
+                .bind(input.now)
+                .execute(&mut *conn)
+                .await?;
+                summary.policies_created += created.rows_affected();
+                sqlx::query(
+                    "INSERT INTO policy_controls (policy_id, applied_control_id)
+                     SELECT id, $1 FROM policies WHERE tenant_id = $2 AND template_id = $3
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(tenant)
+                .bind(&t.id)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+
+    // 6. Evidence, one per result, a revision per batch.
+    let assets: HashMap<&str, &citadel_wire::Asset> = input
+        .batch
+        .assets
+        .iter()
+        .map(|a| (a.source_id.as_str(), a))
+        .collect();
+    for r in &input.batch.results {
+        let Some(&(result_id, _asset_id)) =
+            input.results.get(&(r.check_id.clone(), r.asset.clone()))
+        else {
+            continue;
+        };
+        let asset = assets.get(r.asset.as_str());
+        let raw_output = serde_json::to_string(r).expect("result serializes");
+        let row = sqlx::query(
+            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, status, is_continuous,
+                 asset_name, asset_type, asset_source_id, created_at, updated_at, revisions)
+             VALUES ($1, $2, $3, $4, 'in_review', $5, $6, $7, $8, $9, $9, 1)
+             ON CONFLICT (check_result_id) DO UPDATE SET updated_at = excluded.updated_at,
+                 revisions = evidence.revisions + 1, asset_name = excluded.asset_name
+             RETURNING id, revisions",
+        )
+        .bind(tenant)
+        .bind(result_id)
+        .bind(&r.check_id)
+        .bind(format!("{} on {}", r.check_id, r.asset))
+        .bind(true)
+        .bind(asset.and_then(|a| a.name.as_deref()))
+        .bind(asset.map(|a| a.kind.as_str()).unwrap_or("unknown"))
+        .bind(&r.asset)
+        .bind(input.now)
+        .fetch_one(&mut *conn)
+        .await?;
+        let evidence_id: i64 = row.try_get(0)?;
+        let version: i64 = row.try_get(1)?;
+        if version == 1 {
+            summary.evidence_created += 1;
+        }
+        sqlx::query(
+            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output, batch_id, batch_sha256, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(evidence_id)
+        .bind(version)
+        .bind(r.status.as_str())
+        .bind(raw_output)
+        .bind(input.batch_id)
+        .bind(input.sha256)
+        .bind(input.now)
+        .execute(&mut *conn)
+        .await?;
+        summary.evidence_revisions += 1;
+        for key in check_controls.get(&r.check_id).into_iter().flatten() {
+            sqlx::query(
+                "INSERT INTO evidence_controls (evidence_id, applied_control_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(evidence_id)
+            .bind(control_ids[key])
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Recompute one applied control's counts and posture from current results.
+async fn recount(
+    conn: &mut AnyConnection,
+    tenant: i64,
+    id: i64,
+    input: &Input<'_>,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.status, COUNT(*) FROM check_results r
+         JOIN assets a ON a.id = r.asset_id
+         JOIN applied_control_checks acc ON acc.check_id = r.check_id
+         WHERE acc.applied_control_id = $1 AND r.tenant_id = $2 AND a.is_active = $3
+         GROUP BY r.status",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(true)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (mut passed, mut failed, mut errors, mut total) = (0i64, 0i64, 0i64, 0i64);
+    for row in rows {
+        let status: String = row.try_get(0)?;
+        let n: i64 = row.try_get(1)?;
+        total += n;
+        match status.as_str() {
+            "pass" => passed += n,
+            "fail" => failed += n,
+            "error" => errors += n,
+            _ => {}
+        }
+    }
+    sqlx::query(
+        "UPDATE applied_controls SET passed = $1, failed = $2, errors = $3, total = $4, posture = $5,
+             last_scan_at = $6, last_batch_id = $7 WHERE id = $8",
+    )
+    .bind(passed)
+    .bind(failed)
+    .bind(errors)
+    .bind(total)
+    .bind(posture(passed, failed, errors))
+    .bind(input.now)
+    .bind(input.batch_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::posture;
+
+    #[test]
+    fn posture_rule() {
+        assert_eq!(posture(0, 0, 0), "not_scanned");
+        assert_eq!(posture(3, 0, 0), "passing");
+        assert_eq!(posture(0, 2, 0), "issues");
+        assert_eq!(posture(0, 0, 1), "issues");
+        assert_eq!(posture(1, 1, 0), "partial");
+        assert_eq!(posture(1, 0, 1), "partial");
+    }
+}
