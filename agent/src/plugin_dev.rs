@@ -112,6 +112,14 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     }
     let wasm = wasm.context("cargo produced no .wasm for this crate (is it a cdylib?)")?;
     let bytes = std::fs::read(&wasm)?;
+    // A signature left from an earlier build no longer matches: remove it.
+    let sig = trust::sig_path(&wasm);
+    if let Ok(Some(old)) = trust::read_sig(&wasm)
+        && old.sha256 != citadel_wire::sha256_hex(&bytes)
+    {
+        std::fs::remove_file(&sig)?;
+        println!("removed the stale signature {}", sig.display());
+    }
     println!(
         "{} ({} bytes, sha256 {})",
         wasm.display(),

@@ -67,6 +67,10 @@ fn scaffold_build_test_sign_inspect() {
         })
         .expect("build printed the component path");
     assert!(wasm.exists());
+    // Work on a copy: the build directory is shared between runs.
+    let built = wasm;
+    let wasm = w.join("demo_pack.wasm");
+    std::fs::copy(&built, &wasm).unwrap();
 
     // A wrong expectation is reported and fails the command.
     let fixture = pack.join("fixtures/volumes.json");
