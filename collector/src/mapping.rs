@@ -15,6 +15,9 @@
 //!   (status `to_do`, origin `scan`, one per tenant and template).
 //! - Every result has one evidence record; each batch adds a revision holding
 //!   the result as signed and the stored batch that proves it.
+//! - Evidence ↔ control and control ↔ asset links are views over the check
+//!   links (`evidence_controls`, `applied_control_assets`): consistent by
+//!   construction and free at ingest.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -22,11 +25,14 @@ use citadel_wire::Batch;
 use sqlx::{AnyConnection, Row};
 
 use crate::catalog::Catalog;
+use crate::store::bulk;
 use crate::store::{IngestSummary, StoreError};
 
 /// What ingest hands to the mapping stage.
 #[derive(Debug)]
 pub struct Input<'a> {
+    /// Which database: bulk statements differ in placeholder style.
+    pub backend: crate::store::Backend,
     /// Tenant.
     pub tenant_id: i64,
     /// The verified batch.
@@ -71,9 +77,9 @@ pub async fn apply(
     input: &Input<'_>,
     summary: &mut IngestSummary,
 ) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
     let tenant = input.tenant_id;
     let mut controls: BTreeMap<String, Control> = BTreeMap::new();
-    let mut check_controls: BTreeMap<String, Vec<String>> = BTreeMap::new();
 
     for check in &input.batch.checks {
         // 1. Requirements, resolved where the catalog knows the framework.
@@ -126,7 +132,6 @@ pub async fn apply(
             .map(|(fw, r)| (fw.to_string(), r.clone(), "check", "full"))
             .collect();
         // 3. Stage A, or stage B when no SCF control applies.
-        let mut keys = Vec::new();
         if !scf.is_empty() {
             for (scf_id, _) in &scf {
                 let key = format!("scf:{scf_id}");
@@ -158,7 +163,6 @@ pub async fn apply(
                 });
                 c.checks.insert(check.id.clone());
                 c.requirements.extend(native_reqs.iter().cloned());
-                keys.push(key);
             }
         } else {
             for (fw_key, id, hit) in &native {
@@ -176,10 +180,8 @@ pub async fn apply(
                         .collect(),
                 });
                 c.checks.insert(check.id.clone());
-                keys.push(key);
             }
         }
-        check_controls.insert(check.id.clone(), keys);
     }
 
     // 4. Applied controls: upsert, link checks, recount, map to requirements.
@@ -238,18 +240,6 @@ pub async fn apply(
             .await?;
         }
         recount(conn, tenant, id, input).await?;
-        sqlx::query(
-            "INSERT INTO applied_control_assets (applied_control_id, asset_id)
-             SELECT DISTINCT $1, r.asset_id FROM check_results r
-             JOIN applied_control_checks acc ON acc.check_id = r.check_id AND acc.applied_control_id = $1
-             WHERE r.tenant_id = $2 AND r.batch_id = $3
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(tenant)
-        .bind(input.batch_id)
-        .execute(&mut *conn)
-        .await?;
         summary.controls += 1;
 
         // 5. Policies for the SCF control.
@@ -284,6 +274,11 @@ pub async fn apply(
         }
     }
 
+    tracing::debug!(
+        controls = control_ids.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "Applied controls recomputed."
+    );
     // 6. Evidence, one per result, a revision per batch.
     let assets: HashMap<&str, &citadel_wire::Asset> = input
         .batch
@@ -291,62 +286,93 @@ pub async fn apply(
         .iter()
         .map(|a| (a.source_id.as_str(), a))
         .collect();
-    for r in &input.batch.results {
-        let Some(&(result_id, _asset_id)) =
-            input.results.get(&(r.check_id.clone(), r.asset.clone()))
-        else {
-            continue;
-        };
-        let asset = assets.get(r.asset.as_str());
-        let raw_output = serde_json::to_string(r).expect("result serializes");
-        let row = sqlx::query(
-            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, status, is_continuous,
-                 asset_name, asset_type, asset_source_id, created_at, updated_at, revisions)
-             VALUES ($1, $2, $3, $4, 'in_review', $5, $6, $7, $8, $9, $9, 1)
+    let rows: Vec<(&citadel_wire::CheckResult, i64)> = input
+        .batch
+        .results
+        .iter()
+        .filter_map(|r| {
+            input
+                .results
+                .get(&(r.check_id.clone(), r.asset.clone()))
+                .map(|&(id, _)| (r, id))
+        })
+        .collect();
+    // result id → (evidence id, version)
+    let mut versions: HashMap<i64, (i64, i64)> = HashMap::with_capacity(rows.len());
+    const COLS: usize = 12;
+    for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
+        let names: Vec<String> = chunk
+            .iter()
+            .map(|(r, _)| format!("{} on {}", r.check_id, r.asset))
+            .collect();
+        let sql = format!(
+            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, is_continuous,
+                 asset_name, asset_type, asset_source_id, created_at, updated_at, status, revisions)
+             VALUES {}
              ON CONFLICT (check_result_id) DO UPDATE SET updated_at = excluded.updated_at,
                  revisions = evidence.revisions + 1, asset_name = excluded.asset_name
-             RETURNING id, revisions",
-        )
-        .bind(tenant)
-        .bind(result_id)
-        .bind(&r.check_id)
-        .bind(format!("{} on {}", r.check_id, r.asset))
-        .bind(true)
-        .bind(asset.and_then(|a| a.name.as_deref()))
-        .bind(asset.map(|a| a.kind.as_str()).unwrap_or("unknown"))
-        .bind(&r.asset)
-        .bind(input.now)
-        .fetch_one(&mut *conn)
-        .await?;
-        let evidence_id: i64 = row.try_get(0)?;
-        let version: i64 = row.try_get(1)?;
-        if version == 1 {
-            summary.evidence_created += 1;
+             RETURNING id, check_result_id, revisions",
+            bulk::values(input.backend, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((r, result_id), name) in chunk.iter().zip(&names) {
+            let asset = assets.get(r.asset.as_str());
+            q = q
+                .bind(tenant)
+                .bind(*result_id)
+                .bind(&r.check_id)
+                .bind(name)
+                .bind(true)
+                .bind(asset.and_then(|a| a.name.as_deref()))
+                .bind(asset.map(|a| a.kind.as_str()).unwrap_or("unknown"))
+                .bind(&r.asset)
+                .bind(input.now)
+                .bind(input.now)
+                .bind("in_review")
+                .bind(1i64);
         }
-        sqlx::query(
-            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output, batch_id, batch_sha256, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(evidence_id)
-        .bind(version)
-        .bind(r.status.as_str())
-        .bind(raw_output)
-        .bind(input.batch_id)
-        .bind(input.sha256)
-        .bind(input.now)
-        .execute(&mut *conn)
-        .await?;
-        summary.evidence_revisions += 1;
-        for key in check_controls.get(&r.check_id).into_iter().flatten() {
-            sqlx::query(
-                "INSERT INTO evidence_controls (evidence_id, applied_control_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(evidence_id)
-            .bind(control_ids[key])
-            .execute(&mut *conn)
-            .await?;
+        for row in q.fetch_all(&mut *conn).await? {
+            let version: i64 = row.try_get(2)?;
+            if version == 1 {
+                summary.evidence_created += 1;
+            }
+            versions.insert(row.try_get(1)?, (row.try_get(0)?, version));
         }
     }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "Evidence upserted."
+    );
+    const RCOLS: usize = 7;
+    for chunk in rows.chunks(bulk::rows_per_statement(RCOLS)) {
+        let raw: Vec<String> = chunk
+            .iter()
+            .map(|(r, _)| serde_json::to_string(r).expect("result serializes"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output, batch_id,
+                 batch_sha256, created_at) VALUES {}",
+            bulk::values(input.backend, chunk.len(), RCOLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((r, result_id), raw) in chunk.iter().zip(&raw) {
+            let (evidence_id, version) = versions[result_id];
+            q = q
+                .bind(evidence_id)
+                .bind(version)
+                .bind(r.status.as_str())
+                .bind(raw)
+                .bind(input.batch_id)
+                .bind(input.sha256)
+                .bind(input.now);
+        }
+        q.execute(&mut *conn).await?;
+        summary.evidence_revisions += chunk.len() as u64;
+    }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "Evidence revisions written."
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! `$N` placeholders, which both backends accept.
 
 mod batches;
+pub(crate) mod bulk;
 mod catalog;
 mod enrollment;
 
@@ -70,6 +71,19 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // A 64 MiB page cache per connection: ingest touches large
+                        // indexes. Durability stays at SQLite's default (FULL): an
+                        // accepted batch survives power loss.
+                        sqlx::query("PRAGMA cache_size = -65536")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         match backend {

@@ -117,11 +117,13 @@ CREATE TABLE applied_control_checks (
     PRIMARY KEY (applied_control_id, check_id)
 );
 
-CREATE TABLE applied_control_assets (
-    applied_control_id INTEGER NOT NULL REFERENCES applied_controls(id),
-    asset_id           INTEGER NOT NULL REFERENCES assets(id),
-    PRIMARY KEY (applied_control_id, asset_id)
-);
+-- Assets a control covers: those with results of the control's checks. A view,
+-- not a table: always consistent, and nothing to write per result at ingest.
+CREATE VIEW applied_control_assets AS
+SELECT DISTINCT acc.applied_control_id, r.asset_id
+FROM applied_control_checks acc
+JOIN applied_controls c ON c.id = acc.applied_control_id
+JOIN check_results r ON r.check_id = acc.check_id AND r.tenant_id = c.tenant_id;
 
 CREATE TABLE control_requirement_mappings (
     applied_control_id INTEGER NOT NULL REFERENCES applied_controls(id),
@@ -181,8 +183,9 @@ CREATE TABLE evidence_revisions (
     UNIQUE (evidence_id, version)
 );
 
-CREATE TABLE evidence_controls (
-    evidence_id        INTEGER NOT NULL REFERENCES evidence(id),
-    applied_control_id INTEGER NOT NULL REFERENCES applied_controls(id),
-    PRIMARY KEY (evidence_id, applied_control_id)
-);
+-- Evidence is linked to the controls that share its check (a view, as above).
+CREATE VIEW evidence_controls AS
+SELECT e.id AS evidence_id, acc.applied_control_id
+FROM evidence e
+JOIN applied_control_checks acc ON acc.check_id = e.check_id
+JOIN applied_controls c ON c.id = acc.applied_control_id AND c.tenant_id = e.tenant_id;

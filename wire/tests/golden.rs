@@ -9,9 +9,7 @@ use citadel_wire::{Batch, SignedBatch, from_canonical_slice, sign, to_canonical_
 use ed25519_dalek::SigningKey;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    manifest_dir().join("tests/data").join(name)
 }
 
 fn golden_key() -> SigningKey {
@@ -51,4 +49,12 @@ fn signed_envelope_matches_golden_bytes() {
     let parsed = SignedBatch::parse(&bytes).unwrap();
     let batch = parsed.verify(&golden_key().verifying_key()).unwrap();
     assert_eq!(batch, Batch::example());
+}
+
+/// The package directory, read at run time: a build cache shared between
+/// checkouts may hand us a binary compiled in another one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }

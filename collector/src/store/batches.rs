@@ -2,7 +2,7 @@
 //! catalog, assets, relationships and check results (with history), all in one
 //! transaction so a batch is stored entirely or not at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use citadel_wire::{Batch, Status};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{Store, StoreError, now_ms};
+use super::{Backend, Store, StoreError, bulk, now_ms};
 use crate::catalog::Catalog;
 use crate::mapping;
 
@@ -117,38 +117,34 @@ impl Store {
         inserted?;
 
         let mut summary = IngestSummary::default();
+        let scope = Scope {
+            backend: self.backend,
+            tenant_id,
+            integration_id,
+            batch_id: &batch_id,
+            batch,
+            now,
+        };
+        let stage = |name: &str, t: &mut Instant| {
+            tracing::debug!(
+                stage = name,
+                ms = t.elapsed().as_millis() as u64,
+                "Ingest stage done."
+            );
+            *t = Instant::now();
+        };
+        let mut t = Instant::now();
+        stage("batch record", &mut t);
         upsert_checks(conn, tenant_id, batch, now, &mut summary).await?;
-        let asset_ids = upsert_assets(
-            conn,
-            tenant_id,
-            integration_id,
-            &batch_id,
-            batch,
-            now,
-            &mut summary,
-        )
-        .await?;
-        upsert_relationships(
-            conn,
-            tenant_id,
-            integration_id,
-            &batch_id,
-            batch,
-            now,
-            &mut summary,
-        )
-        .await?;
-        let results = upsert_results(
-            conn,
-            tenant_id,
-            integration_id,
-            &batch_id,
-            batch,
-            &asset_ids,
-            &mut summary,
-        )
-        .await?;
+        stage("checks", &mut t);
+        let asset_ids = upsert_assets(conn, &scope, &mut summary).await?;
+        stage("assets", &mut t);
+        upsert_relationships(conn, &scope, &mut summary).await?;
+        stage("relationships", &mut t);
+        let results = upsert_results(conn, &scope, &asset_ids, &mut summary).await?;
+        stage("results", &mut t);
         let input = mapping::Input {
+            backend: self.backend,
             tenant_id,
             batch,
             batch_id: &batch_id,
@@ -157,6 +153,7 @@ impl Store {
             results: &results,
         };
         mapping::apply(conn, catalog, &input, &mut summary).await?;
+        stage("mapping", &mut t);
         sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
             .bind(now)
             .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
@@ -194,6 +191,17 @@ impl Store {
             serde_json::from_str(&summary).unwrap_or_default(),
         )))
     }
+}
+
+/// What every write of one batch shares.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    backend: Backend,
+    tenant_id: i64,
+    integration_id: i64,
+    batch_id: &'a str,
+    batch: &'a Batch,
+    now: i64,
 }
 
 async fn upsert_integration(
@@ -281,13 +289,17 @@ async fn upsert_checks(
 /// Upsert the batch's assets; returns source id → asset row id.
 async fn upsert_assets(
     conn: &mut AnyConnection,
-    tenant_id: i64,
-    integration_id: i64,
-    batch_id: &str,
-    batch: &Batch,
-    now: i64,
+    scope: &Scope<'_>,
     summary: &mut IngestSummary,
 ) -> Result<HashMap<String, i64>, StoreError> {
+    let Scope {
+        backend,
+        tenant_id,
+        integration_id,
+        batch_id,
+        batch,
+        now,
+    } = *scope;
     let known: HashSet<(String, String)> =
         sqlx::query("SELECT source, source_id FROM assets WHERE tenant_id = $1")
             .bind(tenant_id)
@@ -297,38 +309,50 @@ async fn upsert_assets(
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_, sqlx::Error>>()?;
     let mut ids = HashMap::with_capacity(batch.assets.len());
-    for a in &batch.assets {
-        let tags = serde_json::to_string(&a.tags).expect("map serializes");
-        let row = sqlx::query(
+    const COLS: usize = 15;
+    for chunk in batch.assets.chunks(bulk::rows_per_statement(COLS)) {
+        let tags: Vec<String> = chunk
+            .iter()
+            .map(|a| serde_json::to_string(&a.tags).expect("map serializes"))
+            .collect();
+        let sql = format!(
             "INSERT INTO assets (tenant_id, integration_id, source, source_id, external_id, kind,
                  name, region, account, tags, raw_source_data, first_seen_at, last_seen_at,
                  last_batch_id, is_active)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+             VALUES {}
              ON CONFLICT (tenant_id, source, source_id) DO UPDATE SET
                  integration_id = excluded.integration_id, external_id = excluded.external_id,
                  kind = excluded.kind, name = excluded.name, region = excluded.region,
                  account = excluded.account, tags = excluded.tags,
                  raw_source_data = excluded.raw_source_data, last_seen_at = excluded.last_seen_at,
                  last_batch_id = excluded.last_batch_id, is_active = excluded.is_active
-             RETURNING id",
-        )
-        .bind(tenant_id)
-        .bind(integration_id)
-        .bind(&a.source)
-        .bind(&a.source_id)
-        .bind(&a.id)
-        .bind(&a.kind)
-        .bind(a.name.as_deref())
-        .bind(&a.region)
-        .bind(&a.account)
-        .bind(tags)
-        .bind(&a.raw)
-        .bind(now)
-        .bind(batch_id)
-        .bind(true)
-        .fetch_one(&mut *conn)
-        .await?;
-        ids.insert(a.source_id.clone(), row.try_get(0)?);
+             RETURNING id, source_id",
+            bulk::values(backend, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (a, tags) in chunk.iter().zip(&tags) {
+            q = q
+                .bind(tenant_id)
+                .bind(integration_id)
+                .bind(&a.source)
+                .bind(&a.source_id)
+                .bind(&a.id)
+                .bind(&a.kind)
+                .bind(a.name.as_deref())
+                .bind(&a.region)
+                .bind(&a.account)
+                .bind(tags)
+                .bind(&a.raw)
+                .bind(now)
+                .bind(now)
+                .bind(batch_id)
+                .bind(true);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            ids.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+        }
+    }
+    for a in &batch.assets {
         if known.contains(&(a.source.clone(), a.source_id.clone())) {
             summary.assets_updated += 1;
         } else {
@@ -353,13 +377,17 @@ async fn upsert_assets(
 
 async fn upsert_relationships(
     conn: &mut AnyConnection,
-    tenant_id: i64,
-    integration_id: i64,
-    batch_id: &str,
-    batch: &Batch,
-    now: i64,
+    scope: &Scope<'_>,
     summary: &mut IngestSummary,
 ) -> Result<(), StoreError> {
+    let Scope {
+        backend,
+        tenant_id,
+        integration_id,
+        batch_id,
+        batch,
+        now,
+    } = *scope;
     let active: HashSet<(String, String, String)> = sqlx::query(
         "SELECT from_source_id, kind, to_source_id FROM asset_relationships
          WHERE tenant_id = $1 AND is_active = $2",
@@ -371,26 +399,41 @@ async fn upsert_relationships(
     .into_iter()
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
     .collect::<Result<_, sqlx::Error>>()?;
-    for rel in &batch.relationships {
-        sqlx::query(
+    // One statement may not touch a row twice.
+    let unique: Vec<&citadel_wire::Relationship> = batch
+        .relationships
+        .iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    const COLS: usize = 9;
+    for chunk in unique.chunks(bulk::rows_per_statement(COLS)) {
+        let sql = format!(
             "INSERT INTO asset_relationships (tenant_id, integration_id, from_source_id, kind,
-                 to_source_id, is_active, discovered_at, last_seen_at, ended_at, last_batch_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)
+                 to_source_id, is_active, discovered_at, last_seen_at, last_batch_id)
+             VALUES {}
              ON CONFLICT (tenant_id, from_source_id, kind, to_source_id) DO UPDATE SET
                  integration_id = excluded.integration_id, is_active = excluded.is_active,
                  last_seen_at = excluded.last_seen_at, ended_at = NULL,
                  last_batch_id = excluded.last_batch_id",
-        )
-        .bind(tenant_id)
-        .bind(integration_id)
-        .bind(&rel.from)
-        .bind(&rel.kind)
-        .bind(&rel.to)
-        .bind(true)
-        .bind(now)
-        .bind(batch_id)
-        .execute(&mut *conn)
-        .await?;
+            bulk::values(backend, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for rel in chunk {
+            q = q
+                .bind(tenant_id)
+                .bind(integration_id)
+                .bind(&rel.from)
+                .bind(&rel.kind)
+                .bind(&rel.to)
+                .bind(true)
+                .bind(now)
+                .bind(now)
+                .bind(batch_id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    for rel in &unique {
         if !active.contains(&(rel.from.clone(), rel.kind.clone(), rel.to.clone())) {
             summary.relationships_added += 1;
         }
@@ -412,16 +455,22 @@ async fn upsert_relationships(
     Ok(())
 }
 
+/// Upsert results and write history rows for new results and status changes.
+/// Returns (check id, asset source id) → (result row, asset row).
 async fn upsert_results(
     conn: &mut AnyConnection,
-    tenant_id: i64,
-    integration_id: i64,
-    batch_id: &str,
-    batch: &Batch,
+    scope: &Scope<'_>,
     asset_ids: &HashMap<String, i64>,
     summary: &mut IngestSummary,
 ) -> Result<HashMap<(String, String), (i64, i64)>, StoreError> {
-    let mut stored = HashMap::with_capacity(batch.results.len());
+    let Scope {
+        backend,
+        tenant_id,
+        integration_id,
+        batch_id,
+        batch,
+        ..
+    } = *scope;
     let previous: HashMap<(String, i64), String> = sqlx::query(
         "SELECT r.check_id, r.asset_id, r.status FROM check_results r
          JOIN assets a ON a.id = r.asset_id
@@ -434,48 +483,60 @@ async fn upsert_results(
     .into_iter()
     .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
     .collect::<Result<_, sqlx::Error>>()?;
-    for r in &batch.results {
-        // Ingest validated that every result names an asset of the batch.
-        let Some(&asset_id) = asset_ids.get(&r.asset) else {
-            continue;
-        };
-        let status = r.status.as_str();
-        let row = sqlx::query(
+    // Ingest validated that every result names an asset of the batch.
+    let rows: Vec<(&citadel_wire::CheckResult, i64)> = batch
+        .results
+        .iter()
+        .filter_map(|r| asset_ids.get(&r.asset).map(|&a| (r, a)))
+        .collect();
+    let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(rows.len());
+    const COLS: usize = 9;
+    for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
+        let sql = format!(
             "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,
                  severity, observed_at, first_seen_at, batch_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+             VALUES {}
              ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
                  status = excluded.status, status_extended = excluded.status_extended,
                  severity = excluded.severity, observed_at = excluded.observed_at,
                  batch_id = excluded.batch_id
-             RETURNING id",
-        )
-        .bind(tenant_id)
-        .bind(&r.check_id)
-        .bind(asset_id)
-        .bind(status)
-        .bind(&r.status_extended)
-        .bind(r.severity.as_str())
-        .bind(r.observed_at)
-        .bind(batch_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let result_id: i64 = row.try_get(0)?;
-        stored.insert((r.check_id.clone(), r.asset.clone()), (result_id, asset_id));
-        let before = previous.get(&(r.check_id.clone(), asset_id));
-        if before.map(String::as_str) != Some(status) {
-            sqlx::query(
-                "INSERT INTO check_result_history (check_result_id, previous_status, status,
-                     changed_at, batch_id) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(result_id)
-            .bind(before.map(String::as_str))
-            .bind(status)
-            .bind(r.observed_at)
-            .bind(batch_id)
-            .execute(&mut *conn)
-            .await?;
-            summary.history += 1;
+             RETURNING id, check_id, asset_id",
+            bulk::values(backend, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (r, asset_id) in chunk {
+            q = q
+                .bind(tenant_id)
+                .bind(&r.check_id)
+                .bind(*asset_id)
+                .bind(r.status.as_str())
+                .bind(&r.status_extended)
+                .bind(r.severity.as_str())
+                .bind(r.observed_at)
+                .bind(r.observed_at)
+                .bind(batch_id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+        }
+    }
+
+    let mut stored = HashMap::with_capacity(rows.len());
+    let mut history: Vec<(i64, Option<&str>, &str, i64)> = Vec::new();
+    for (r, asset_id) in &rows {
+        let Some(&result_id) = ids.get(&(r.check_id.clone(), *asset_id)) else {
+            continue;
+        };
+        stored.insert(
+            (r.check_id.clone(), r.asset.clone()),
+            (result_id, *asset_id),
+        );
+        let status = r.status.as_str();
+        let before = previous
+            .get(&(r.check_id.clone(), *asset_id))
+            .map(String::as_str);
+        if before != Some(status) {
+            history.push((result_id, before, status, r.observed_at));
         }
         summary.results += 1;
         match r.status {
@@ -485,5 +546,24 @@ async fn upsert_results(
             Status::NotApplicable => summary.not_applicable += 1,
         }
     }
+    const HCOLS: usize = 5;
+    for chunk in history.chunks(bulk::rows_per_statement(HCOLS)) {
+        let sql = format!(
+            "INSERT INTO check_result_history (check_result_id, previous_status, status, changed_at, batch_id)
+             VALUES {}",
+            bulk::values(backend, chunk.len(), HCOLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, before, status, at) in chunk {
+            q = q
+                .bind(*id)
+                .bind(*before)
+                .bind(*status)
+                .bind(*at)
+                .bind(batch_id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    summary.history += history.len() as u64;
     Ok(stored)
 }
