@@ -69,6 +69,13 @@ pub struct RawIntegration {
     /// API endpoint override (for a local stand-in such as moto); none in production.
     #[serde(default)]
     pub endpoint: Option<Url>,
+    /// Role to assume in the scanned account (cross-account deployment); the
+    /// agent's own credentials are used when absent.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// External id the role's trust policy requires.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 fn default_provider() -> String {
@@ -107,6 +114,10 @@ pub struct Integration {
     pub regions: Vec<String>,
     /// Endpoint override.
     pub endpoint: Option<Url>,
+    /// Role to assume, if any.
+    pub role_arn: Option<String>,
+    /// External id for the role.
+    pub external_id: Option<String>,
 }
 
 /// Why a config file was refused.
@@ -222,10 +233,40 @@ impl Config {
                     i.name
                 ));
             }
+            if let Some(role) = &i.role_arn {
+                let valid = role.starts_with("arn:aws")
+                    && role.contains(":iam::")
+                    && role.contains(":role/");
+                if !valid {
+                    problems.push(format!(
+                        "integration {:?}: role_arn {role:?} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                        i.name
+                    ));
+                }
+            }
+            if let Some(x) = &i.external_id {
+                let ok = (2..=1224).contains(&x.len())
+                    && x.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+                if !ok {
+                    problems.push(format!(
+                        "integration {:?}: external_id must be 2–1224 characters of letters, digits and +=,.@:/-_",
+                        i.name
+                    ));
+                }
+                if i.role_arn.is_none() {
+                    problems.push(format!(
+                        "integration {:?}: external_id needs role_arn",
+                        i.name
+                    ));
+                }
+            }
             integrations.push(Integration {
                 name: i.name,
                 regions: i.regions,
                 endpoint: i.endpoint,
+                role_arn: i.role_arn,
+                external_id: i.external_id,
             });
         }
         if let Some(u) = &raw.collector_url
@@ -397,5 +438,39 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.len(), 2, "{err:?}");
+    }
+
+    #[test]
+    fn assume_role_settings_are_checked() {
+        let c = parse(
+            r#"
+            plugins_dir = "p"
+            [[integration]]
+            name = "prod"
+            regions = ["us-east-1"]
+            role_arn = "arn:aws:iam::111111111111:role/CitadelAgent"
+            external_id = "citadel-7f3a"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.integrations[0].external_id.as_deref(),
+            Some("citadel-7f3a")
+        );
+        let err = parse(
+            r#"
+            plugins_dir = "p"
+            [[integration]]
+            name = "prod"
+            regions = ["us-east-1"]
+            role_arn = "CitadelAgent"
+            [[integration]]
+            name = "other"
+            regions = ["us-east-1"]
+            external_id = "x y"
+            "#,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
     }
 }

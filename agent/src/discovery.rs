@@ -142,7 +142,24 @@ async fn load_sdk_config(integration: &Integration, region: &str) -> aws_config:
     if let Some(endpoint) = &integration.endpoint {
         loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
-    loader.load().await
+    let base = loader.load().await;
+    let Some(role) = &integration.role_arn else {
+        return base;
+    };
+    // Cross-account: the agent's own credentials only serve to assume the
+    // scanned account's read-only role (with its external id).
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("citadel-agent")
+        .configure(&base);
+    if let Some(id) = &integration.external_id {
+        provider = provider.external_id(id);
+    }
+    let provider = provider.build().await;
+    base.into_builder()
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
 }
 
 /// A readable message for an SDK error, including the service's error code.

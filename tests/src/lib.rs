@@ -268,13 +268,23 @@ pub struct Agent {
 impl Agent {
     /// Write `agent.toml` (state and plugins under `dir`) scanning `regions` on moto.
     pub fn new(dir: &Path, moto_endpoint: &str, regions: &[&str]) -> anyhow::Result<Self> {
+        Self::with_settings(dir, moto_endpoint, regions, "")
+    }
+
+    /// As [`Agent::new`], with extra TOML lines for the integration (e.g. `role_arn = …`).
+    pub fn with_settings(
+        dir: &Path,
+        moto_endpoint: &str,
+        regions: &[&str],
+        integration: &str,
+    ) -> anyhow::Result<Self> {
         let publisher = install_pack(&dir.join("plugins"))?;
         let regions: Vec<String> = regions.iter().map(|r| format!("{r:?}")).collect();
         let config = dir.join("agent.toml");
         std::fs::write(
             &config,
             format!(
-                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n\n[[trusted_publisher]]\nname = \"citadel\"\nkey = \"{publisher}\"\n",
+                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n{integration}\n\n[[trusted_publisher]]\nname = \"citadel\"\nkey = \"{publisher}\"\n",
                 regions.join(", ")
             ),
         )?;

@@ -259,3 +259,71 @@ async fn scan_scenario(backend: Backend) {
     pool.close().await;
     collector.stop();
 }
+
+/// Cross-account deployment: the agent assumes the scanned account's role
+/// (with its external id) and scans that account, not its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assumes_the_integration_role() {
+    let moto = Moto::start().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let mut collector = Collector::init(&work.path().join("collector"), &db.url).unwrap();
+    collector.start().unwrap();
+    let agent = citadel_e2e::Agent::with_settings(
+        &work.path().join("agent"),
+        &moto.endpoint,
+        &[REGION],
+        "role_arn = \"arn:aws:iam::111111111111:role/CitadelAgent\"\nexternal_id = \"citadel-e2e-7f3a\"",
+    )
+    .unwrap();
+    let out = agent
+        .enroll(&collector.api_url(), &collector.token("acme").unwrap())
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A volume that exists only in the target account.
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "e2e",
+        ))
+        .load()
+        .await;
+    let assumed =
+        aws_config::sts::AssumeRoleProvider::builder("arn:aws:iam::111111111111:role/CitadelAgent")
+            .session_name("e2e-seed")
+            .configure(&base)
+            .build()
+            .await;
+    let conf = base
+        .into_builder()
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(assumed))
+        .build();
+    let volume = aws_sdk_ec2::Client::new(&conf)
+        .create_volume()
+        .availability_zone(format!("{REGION}a"))
+        .size(8)
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let (report, code) = agent.scan(&[]).unwrap();
+    assert_eq!(code, 0, "{report:#}");
+    let integration = &report["integrations"][0];
+    assert_eq!(integration["account"], "111111111111", "{report:#}");
+    assert_eq!(integration["discovery_errors"], serde_json::json!([]));
+    let findings = integration["findings"].as_array().unwrap();
+    let expected = format!("arn:aws:ec2:{REGION}:111111111111:volume/{volume}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "only the target account's volume: {report:#}"
+    );
+    assert_eq!(findings[0]["resource"], expected.as_str());
+    collector.stop();
+}
