@@ -170,7 +170,30 @@ async fn scan_scenario(backend: Backend) {
             .iter()
             .any(|r| r.1.ends_with(&estate.encrypted_volume) && r.2 == "pass")
     );
-    assert_eq!(stored, expected);
+    let core: BTreeSet<Row4> = stored
+        .iter()
+        .filter(|r| [SSH, PUBLIC_IP, EBS].contains(&r.0.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(core, expected);
+    // Every other security-group exposure check judged both in-use groups, and
+    // neither has all ports open.
+    let sg_checks: BTreeSet<&str> = stored
+        .iter()
+        .filter(|r| r.0.starts_with("ec2_securitygroup_"))
+        .map(|r| r.0.as_str())
+        .collect();
+    assert_eq!(sg_checks.len(), 16, "{sg_checks:?}");
+    for check in &sg_checks {
+        let rows: Vec<&Row4> = stored.iter().filter(|r| r.0 == *check).collect();
+        assert_eq!(rows.len(), 2, "{check}: {rows:?}");
+    }
+    let all_ports: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_securitygroup_allow_ingress_from_internet_to_all_ports")
+        .collect();
+    assert!(all_ports.iter().all(|r| r.2 == "pass"), "{all_ports:?}");
+    assert_eq!(stored.len(), expected.len() + 15 * 2);
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();

@@ -35,7 +35,7 @@ fn sg(id: &str, rules: serde_json::Value) -> serde_json::Value {
 
 fn ssh_verdict(rules: serde_json::Value) -> (Status, String) {
     let f = network().with("ec2:security-group", "sg-used", sg("sg-used", rules));
-    let mut v = verdicts(&SecurityGroupSshOpen, &f);
+    let mut v = verdicts(&SG_PORT_22, &f);
     assert_eq!(v.len(), 1);
     let (_, s, t) = v.remove(0);
     (s, t)
@@ -103,7 +103,7 @@ fn unused_groups_give_no_finding() {
     let f = network()
         .with("ec2:security-group", "sg-used", sg("sg-used", open.clone()))
         .with("ec2:security-group", "sg-idle", sg("sg-idle", open.clone()));
-    let v = verdicts(&SecurityGroupSshOpen, &f);
+    let v = verdicts(&SG_PORT_22, &f);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].0, format!("{SG_ARN}sg-used"));
 
@@ -111,7 +111,7 @@ fn unused_groups_give_no_finding() {
     let mut orphan = sg("sg-used", open);
     orphan["VpcId"] = json!("vpc-gone");
     let f = network().with("ec2:security-group", "sg-used", orphan);
-    assert!(verdicts(&SecurityGroupSshOpen, &f).is_empty());
+    assert!(verdicts(&SG_PORT_22, &f).is_empty());
 }
 
 #[test]
@@ -206,4 +206,166 @@ fn every_exported_check_has_unique_id_and_declares_reads() {
     ids.dedup();
     assert_eq!(ids.len(), checks.len());
     assert!(checks.iter().all(|c| !c.info().reads.is_empty()));
+}
+
+fn one_verdict(check: &dyn Check, fixture: Fixture) -> (Status, String) {
+    let mut v = verdicts(check, &fixture);
+    assert_eq!(v.len(), 1, "{v:?}");
+    let (_, s, t) = v.remove(0);
+    (s, t)
+}
+
+fn used_group(rules: serde_json::Value) -> Fixture {
+    network().with("ec2:security-group", "sg-used", sg("sg-used", rules))
+}
+
+fn world(protocol: &str, from: i32, to: i32) -> serde_json::Value {
+    json!({"IpProtocol": protocol, "FromPort": from, "ToPort": to, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})
+}
+
+#[test]
+fn all_ports_check() {
+    let who = "Security group sg-used-name (sg-used)";
+    for rules in [
+        json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+        json!([{"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]),
+        json!([world("udp", 0, 65535)]),
+        json!([world("tcp", 22, 22), world("tcp", 0, 65535)]),
+    ] {
+        let (s, t) = one_verdict(&SecurityGroupAllPorts, used_group(rules));
+        assert_eq!(
+            (s, t),
+            (
+                Status::Fail,
+                format!("{who} has all ports open to the Internet.")
+            )
+        );
+    }
+    for rules in [
+        json!([world("tcp", 0, 65534)]),
+        json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]),
+        json!([world("icmp", -1, -1)]),
+    ] {
+        let (s, t) = one_verdict(&SecurityGroupAllPorts, used_group(rules));
+        assert_eq!(
+            (s, t),
+            (
+                Status::Pass,
+                format!("{who} does not have all ports open to the Internet.")
+            )
+        );
+    }
+    assert_eq!(SecurityGroupAllPorts.info().severity, Severity::Critical);
+}
+
+#[test]
+fn every_port_check_fails_on_its_ports_only() {
+    let checks = [
+        &SG_PORT_22,
+        &SG_PORT_3389,
+        &SG_PORT_CASSANDRA,
+        &SG_PORT_ELASTICSEARCH,
+        &SG_PORT_FTP,
+        &SG_PORT_KAFKA,
+        &SG_PORT_MEMCACHED,
+        &SG_PORT_MONGODB,
+        &SG_PORT_MYSQL,
+        &SG_PORT_ORACLE,
+        &SG_PORT_POSTGRES,
+        &SG_PORT_REDIS,
+        &SG_PORT_SQL_SERVER,
+        &SG_PORT_TELNET,
+    ];
+    let who = "Security group sg-used-name (sg-used)";
+    for c in checks {
+        for &port in c.ports {
+            let (s, t) = one_verdict(c, used_group(json!([world("tcp", port, port)])));
+            assert_eq!(
+                (s, t),
+                (
+                    Status::Fail,
+                    format!("{who} has {} open to the Internet.", c.label)
+                ),
+                "{}",
+                c.id
+            );
+        }
+        // UDP on the same port, or a TCP port no check of this kind looks at.
+        let port = c.ports[0];
+        for rules in [
+            json!([world("udp", port, port)]),
+            json!([world("tcp", 1, 1)]),
+        ] {
+            let (s, t) = one_verdict(c, used_group(rules));
+            assert_eq!(
+                (s, t),
+                (
+                    Status::Pass,
+                    format!("{who} does not have {} open to the Internet.", c.label)
+                ),
+                "{}",
+                c.id
+            );
+        }
+        let (s, t) = one_verdict(
+            c,
+            used_group(json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])),
+        );
+        assert_eq!(s, Status::Pass);
+        assert_eq!(
+            t,
+            format!(
+                "{who} has all ports open to the Internet and therefore was not checked against the specific {}.",
+                c.skipped_label
+            )
+        );
+        assert_eq!(c.info().severity, Severity::High);
+    }
+    // Prowler's spelling, kept because users search for it.
+    assert_eq!(
+        SG_PORT_CASSANDRA.label,
+        "Casandra ports 7199, 8888 and 9160"
+    );
+}
+
+#[test]
+fn high_risk_ports_in_rule_then_config_order() {
+    let who = "Security group sg-used-name (sg-used)";
+    let rules = json!([
+        world("tcp", 25, 25),
+        world("tcp", 8080, 8088),
+        world("tcp", 20, 30),
+        world("udp", 445, 445)
+    ]);
+    let (s, t) = one_verdict(&SecurityGroupHighRiskPorts, used_group(rules.clone()));
+    assert_eq!(s, Status::Fail);
+    assert_eq!(
+        t,
+        format!(
+            "{who} has the following high-risk ports open to the Internet: 25, 8080, 8088, 25."
+        )
+    );
+
+    let custom = used_group(rules).with_config("ec2_high_risk_ports", "3000,22");
+    let (s, t) = one_verdict(&SecurityGroupHighRiskPorts, custom);
+    assert_eq!(s, Status::Fail);
+    assert_eq!(
+        t,
+        format!("{who} has the following high-risk ports open to the Internet: 22.")
+    );
+
+    let (s, t) = one_verdict(
+        &SecurityGroupHighRiskPorts,
+        used_group(json!([world("tcp", 443, 443)])),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            format!("{who} does not have any high-risk port open to the Internet.")
+        )
+    );
+
+    let bad = used_group(json!([])).with_config("ec2_high_risk_ports", "25,smtp");
+    assert!(SecurityGroupHighRiskPorts.evaluate(&bad).is_err());
 }

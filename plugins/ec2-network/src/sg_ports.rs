@@ -1,0 +1,372 @@
+//! Prowler's security-group exposure checks: all ports, the per-service TCP
+//! port checks, and the configurable high-risk port list.
+//!
+//! Prowler runs its checks in alphabetical order, so `…_to_all_ports` runs
+//! before the port checks and they skip a group it failed, passing it with a
+//! "not checked" text. Citadel evaluates each check on its own; every port
+//! check therefore runs the all-ports test itself to give the same verdicts.
+
+use citadel_plugin_sdk::aws::Kind;
+use citadel_plugin_sdk::aws::ec2::{NetworkInterface, SecurityGroup, Vpc};
+use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Resource, Severity};
+
+use crate::internet::{SecurityGroupUsage, rule_open_to_internet};
+
+const READS: &[&str] = &[SecurityGroup::KIND, NetworkInterface::KIND, Vpc::KIND];
+
+/// Prowler's default `ec2_high_risk_ports`.
+pub const DEFAULT_HIGH_RISK_PORTS: &[i32] =
+    &[25, 110, 135, 143, 445, 3000, 4333, 5000, 5500, 8080, 8088];
+
+/// Does the group have all ports open to the Internet (Prowler's all-ports test)?
+pub fn all_ports_open(sg: &SecurityGroup) -> bool {
+    sg.ip_permissions
+        .iter()
+        .any(|r| rule_open_to_internet(r, "-1", &[]))
+}
+
+fn who(sg: &SecurityGroup) -> String {
+    format!("Security group {} ({})", sg.group_name, sg.group_id)
+}
+
+/// In-use security groups with their resource, in inventory order.
+fn groups_in_use(inventory: &dyn Inventory) -> Result<Vec<(Resource, SecurityGroup)>, String> {
+    let usage = SecurityGroupUsage::from_inventory(inventory)?;
+    Ok(inventory
+        .typed::<SecurityGroup>()?
+        .into_iter()
+        .filter(|(res, sg)| usage.in_use(&res.region, sg))
+        .collect())
+}
+
+fn info(id: &str, title: &str, severity: Severity, requirements: &[(&str, &[&str])]) -> CheckInfo {
+    let mut info = CheckInfo::new(id, title, severity)
+        .description(
+            "Looks for ingress rules of in-use security groups that admit 0.0.0.0/0 or ::/0; \
+             groups no network interface uses are not evaluated.",
+        )
+        .service("ec2")
+        .resource_type("AwsEc2SecurityGroup")
+        .remediation(
+            "Remove the world-open rule; allow only the address ranges that need the service, \
+             or reach it through a load balancer, VPN or private connectivity.",
+        )
+        .reads(READS);
+    for (framework, ids) in requirements {
+        info = info.requirement(framework, ids);
+    }
+    info
+}
+
+/// `ec2_securitygroup_allow_ingress_from_internet_to_all_ports`.
+pub struct SecurityGroupAllPorts;
+
+impl Check for SecurityGroupAllPorts {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_allow_ingress_from_internet_to_all_ports",
+            "Security group does not have all ports open to the Internet",
+            Severity::Critical,
+            &[
+                ("soc2", &["cc_6_6"]),
+                ("iso27001_2022", &["A.8.20", "A.8.21", "A.8.22"]),
+                ("nist_csf_2.0", &["ac_3", "ac_5", "ds_5", "ip_1", "pt_4"]),
+                ("cis_7.0", &["6.3", "6.4"]),
+            ],
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(groups_in_use(inventory)?
+            .into_iter()
+            .map(|(res, sg)| {
+                if all_ports_open(&sg) {
+                    Finding::fail(
+                        &res,
+                        format!("{} has all ports open to the Internet.", who(&sg)),
+                    )
+                } else {
+                    Finding::pass(
+                        &res,
+                        format!("{} does not have all ports open to the Internet.", who(&sg)),
+                    )
+                }
+            })
+            .collect())
+    }
+}
+
+/// One of Prowler's `…_to_tcp_port_*` checks.
+pub struct SgPortCheck {
+    /// Check id.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// TCP ports tested.
+    pub ports: &'static [i32],
+    /// Wording in the PASS/FAIL texts, e.g. "SSH port 22".
+    pub label: &'static str,
+    /// Wording in the "not checked" text (Prowler spells Cassandra right only there).
+    pub skipped_label: &'static str,
+    /// Framework requirements.
+    pub requirements: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl Check for SgPortCheck {
+    fn info(&self) -> CheckInfo {
+        info(self.id, self.title, Severity::High, self.requirements)
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(groups_in_use(inventory)?
+            .into_iter()
+            .map(|(res, sg)| {
+                let who = who(&sg);
+                if all_ports_open(&sg) {
+                    Finding::pass(
+                        &res,
+                        format!(
+                            "{who} has all ports open to the Internet and therefore was not checked \
+                             against the specific {}.",
+                            self.skipped_label
+                        ),
+                    )
+                } else if sg.ip_permissions.iter().any(|r| rule_open_to_internet(r, "tcp", self.ports)) {
+                    Finding::fail(&res, format!("{who} has {} open to the Internet.", self.label))
+                } else {
+                    Finding::pass(&res, format!("{who} does not have {} open to the Internet.", self.label))
+                }
+            })
+            .collect())
+    }
+}
+
+const ISO: (&str, &[&str]) = ("iso27001_2022", &["A.8.20", "A.8.21", "A.8.22"]);
+const SOC2: (&str, &[&str]) = ("soc2", &["cc_6_6"]);
+
+macro_rules! port_check {
+    ($name:ident, $id:literal, $title:literal, [$($port:literal),+], $label:literal, $skipped:literal, [$($req:expr),*]) => {
+        #[doc = concat!("`", $id, "`.")]
+        pub const $name: SgPortCheck = SgPortCheck {
+            id: $id,
+            title: $title,
+            ports: &[$($port),+],
+            label: $label,
+            skipped_label: $skipped,
+            requirements: &[$($req),*],
+        };
+    };
+}
+
+port_check!(
+    SG_PORT_22,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to TCP port 22 (SSH)",
+    [22],
+    "SSH port 22",
+    "SSH port 22",
+    [
+        ("soc2", &["cc_6_6", "cc_7_2"]),
+        ISO,
+        ("nist_csf_2.0", &["ac_3"]),
+        (
+            "pci_4.0",
+            &[
+                "1.2.8.17",
+                "1.3.1.19",
+                "1.3.2.19",
+                "1.4.2.18",
+                "1.5.1.17",
+                "A1.1.3.17"
+            ]
+        ),
+        ("cis_7.0", &["6.3", "6.4"]),
+        ("aws_fsbp", &["EC2.13"])
+    ]
+);
+port_check!(
+    SG_PORT_3389,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_3389",
+    "Security group does not allow ingress from the Internet to TCP port 3389 (RDP)",
+    [3389],
+    "Microsoft RDP port 3389",
+    "Microsoft RDP port 3389",
+    [
+        SOC2,
+        ISO,
+        ("nist_csf_2.0", &["ac_3", "ac_5"]),
+        ("cis_7.0", &["6.3", "6.4"]),
+        ("aws_fsbp", &["EC2.14"])
+    ]
+);
+port_check!(
+    SG_PORT_CASSANDRA,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_cassandra_7199_9160_8888",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Cassandra TCP ports 7199, 9160, or 8888",
+    [7199, 9160, 8888],
+    "Casandra ports 7199, 8888 and 9160",
+    "Cassandra ports 7199, 8888 and 9160",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_ELASTICSEARCH,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_elasticsearch_kibana_9200_9300_5601",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Elasticsearch/Kibana TCP ports 9200, 9300, and 5601",
+    [9200, 9300, 5601],
+    "Elasticsearch/Kibana ports 9200, 9300 and 5601",
+    "Elasticsearch/Kibana ports 9200, 9300 and 5601",
+    [SOC2, ISO, ("nist_csf_2.0", &["ac_5"])]
+);
+port_check!(
+    SG_PORT_FTP,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_ftp_20_21",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to FTP ports 20 or 21",
+    [20, 21],
+    "FTP ports 20 and 21",
+    "FTP ports 20 and 21",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_KAFKA,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_kafka_9092",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to TCP port 9092 (Kafka)",
+    [9092],
+    "Kafka port 9092",
+    "Kafka port 9092",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_MEMCACHED,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_memcached_11211",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Memcached TCP port 11211",
+    [11211],
+    "Memcached port 11211",
+    "Memcached port 11211",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_MONGODB,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_mongodb_27017_27018",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to MongoDB TCP ports 27017 and 27018",
+    [27017, 27018],
+    "MongoDB ports 27017 and 27018",
+    "MongoDB ports 27017 and 27018",
+    [SOC2, ISO, ("nist_csf_2.0", &["ac_5"])]
+);
+port_check!(
+    SG_PORT_MYSQL,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_mysql_3306",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to MySQL port 3306",
+    [3306],
+    "MySQL port 3306",
+    "MySQL port 3306",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_ORACLE,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_oracle_1521_2483",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Oracle TCP ports 1521 or 2483",
+    [1521, 2483],
+    "Oracle ports 1521 and 2483",
+    "Oracle ports 1521 and 2483",
+    [SOC2, ISO, ("nist_csf_2.0", &["ac_5"])]
+);
+port_check!(
+    SG_PORT_POSTGRES,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_postgres_5432",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Postgres TCP port 5432",
+    [5432],
+    "Postgres port 5432",
+    "Postgres port 5432",
+    [SOC2, ISO, ("nist_csf_2.0", &["ac_5"])]
+);
+port_check!(
+    SG_PORT_REDIS,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_redis_6379",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Redis TCP port 6379",
+    [6379],
+    "Redis port 6379",
+    "Redis port 6379",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_SQL_SERVER,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_sql_server_1433_1434",
+    "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to Microsoft SQL Server ports 1433 and 1434",
+    [1433, 1434],
+    "Microsoft SQL Server ports 1433 and 1434",
+    "Microsoft SQL Server ports 1433 and 1434",
+    [SOC2, ISO]
+);
+port_check!(
+    SG_PORT_TELNET,
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_telnet_23",
+    "Security group does not allow ingress from the Internet to TCP port 23 (Telnet)",
+    [23],
+    "Telnet port 23",
+    "Telnet port 23",
+    [SOC2, ISO]
+);
+
+/// `ec2_securitygroup_allow_ingress_from_internet_to_high_risk_tcp_ports`.
+pub struct SecurityGroupHighRiskPorts;
+
+impl Check for SecurityGroupHighRiskPorts {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_allow_ingress_from_internet_to_high_risk_tcp_ports",
+            "Security group does not allow ingress from 0.0.0.0/0 or ::/0 to high-risk TCP ports",
+            Severity::High,
+            &[
+                SOC2,
+                ISO,
+                ("nist_csf_2.0", &["ac_5"]),
+                ("aws_fsbp", &["EC2.19"]),
+            ],
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        let ports: Vec<i32> = match inventory.config("ec2_high_risk_ports") {
+            Some(list) => list
+                .split(',')
+                .map(|p| {
+                    p.trim()
+                        .parse::<i32>()
+                        .map_err(|_| format!("ec2_high_risk_ports: {p:?} is not a port"))
+                })
+                .collect::<Result<_, _>>()?,
+            None => DEFAULT_HIGH_RISK_PORTS.to_vec(),
+        };
+        Ok(groups_in_use(inventory)?
+            .into_iter()
+            .map(|(res, sg)| {
+                let who = who(&sg);
+                if all_ports_open(&sg) {
+                    return Finding::pass(
+                        &res,
+                        format!(
+                            "{who} has all ports open to the Internet and therefore was not checked \
+                             against high-risk ports."
+                        ),
+                    );
+                }
+                // Rule order, then port order; a port opened by two rules is listed twice.
+                let open: Vec<String> = sg
+                    .ip_permissions
+                    .iter()
+                    .flat_map(|r| ports.iter().filter(move |p| rule_open_to_internet(r, "tcp", &[**p])))
+                    .map(|p| p.to_string())
+                    .collect();
+                if open.is_empty() {
+                    Finding::pass(&res, format!("{who} does not have any high-risk port open to the Internet."))
+                } else {
+                    Finding::fail(
+                        &res,
+                        format!("{who} has the following high-risk ports open to the Internet: {}.", open.join(", ")),
+                    )
+                }
+            })
+            .collect())
+    }
+}
