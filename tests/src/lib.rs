@@ -17,8 +17,10 @@ use anyhow::{Context, bail};
 
 pub use estate::{Estate, seed_estate};
 
-/// File name of the first check pack.
+/// File name of the network check pack.
 pub const PACK_FILE: &str = "citadel_pack_ec2_network.wasm";
+/// File name of the compute check pack.
+pub const COMPUTE_PACK_FILE: &str = "citadel_pack_ec2_compute.wasm";
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -60,24 +62,26 @@ pub fn plugins_build_dir() -> PathBuf {
     target.join("wasm32-wasip2").join("plugin")
 }
 
-/// Copy the built check pack into `dir` (created) and sign it with a fresh
-/// publisher key, as a vendor would before shipping it. Returns the
+/// Copy the built check packs into `dir` (created) and sign them with a fresh
+/// publisher key, as a vendor would before shipping them. Returns the
 /// publisher's public key (`cpk1_…`) for the agent's trust list.
 pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
     use citadel_agent::plugin_host::trust;
-    let src = plugins_build_dir().join(PACK_FILE);
-    if !src.exists() {
-        bail!(
-            "{} is missing: run `cargo build -p citadel-pack-ec2-network --target wasm32-wasip2 --profile plugin`",
-            src.display()
-        );
-    }
     std::fs::create_dir_all(dir)?;
-    let dst = dir.join(PACK_FILE);
-    std::fs::copy(&src, &dst)?;
     let key = ed25519_dalek::SigningKey::generate(&mut rand_core_os());
-    let sig = trust::sign(&std::fs::read(&dst)?, &key, "citadel");
-    std::fs::write(trust::sig_path(&dst), serde_json::to_string_pretty(&sig)?)?;
+    for file in [PACK_FILE, COMPUTE_PACK_FILE] {
+        let src = plugins_build_dir().join(file);
+        if !src.exists() {
+            bail!(
+                "{} is missing: run `./x test` (it builds the check packs for wasm32-wasip2)",
+                src.display()
+            );
+        }
+        let dst = dir.join(file);
+        std::fs::copy(&src, &dst)?;
+        let sig = trust::sign(&std::fs::read(&dst)?, &key, "citadel");
+        std::fs::write(trust::sig_path(&dst), serde_json::to_string_pretty(&sig)?)?;
+    }
     Ok(trust::key_id(&key.verifying_key()))
 }
 

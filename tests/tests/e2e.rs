@@ -193,7 +193,19 @@ async fn scan_scenario(backend: Backend) {
         .filter(|r| r.0 == "ec2_securitygroup_allow_ingress_from_internet_to_all_ports")
         .collect();
     assert!(all_ports.iter().all(|r| r.2 == "pass"), "{all_ports:?}");
-    assert_eq!(stored.len(), expected.len() + 15 * 2);
+    // The compute pack judged both instances with each of its 6 checks.
+    let compute: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0.starts_with("ec2_instance_") && r.0 != PUBLIC_IP)
+        .collect();
+    assert_eq!(compute.len(), 6 * 2, "{compute:?}");
+    for r in &compute {
+        let ours = [&estate.public_instance, &estate.private_instance]
+            .iter()
+            .any(|i| r.1.ends_with(i.as_str()));
+        assert!(ours, "{r:?}");
+    }
+    assert_eq!(stored.len(), expected.len() + 15 * 2 + 6 * 2);
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();
@@ -217,17 +229,18 @@ async fn scan_scenario(backend: Backend) {
         .unwrap()
         .verify(&key)
         .unwrap();
-    assert_eq!(batch.plugins.len(), 1);
-    assert_eq!(batch.plugins[0].name, "citadel-pack-ec2-network");
-    assert!(
-        batch.plugins[0]
-            .signer
-            .as_deref()
-            .unwrap()
-            .starts_with("citadel/cpk1_"),
-        "{:?}",
-        batch.plugins[0]
+    let packs: Vec<&str> = batch.plugins.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        packs,
+        vec!["citadel-pack-ec2-compute", "citadel-pack-ec2-network"]
     );
+    for p in &batch.plugins {
+        assert!(
+            p.signer.as_deref().unwrap().starts_with("citadel/cpk1_"),
+            "{p:?}"
+        );
+        assert_eq!(p.sha256.len(), 64);
+    }
     assert_eq!(report["plugin_errors"], serde_json::json!([]));
     // Every result got its first history row; assets carry their raw documents.
     assert_eq!(

@@ -27,6 +27,42 @@ pub struct Instance {
     pub security_groups: Vec<GroupIdentifier>,
     /// Instance profile, if any.
     pub iam_instance_profile: Option<IamInstanceProfile>,
+    /// Last start time, RFC 3339 (see [`crate::aws::unix_seconds`]).
+    pub launch_time: Option<String>,
+    /// `hvm` or `paravirtual`.
+    pub virtualization_type: Option<String>,
+    /// Instance metadata service settings.
+    pub metadata_options: Option<MetadataOptions>,
+    /// CloudWatch monitoring.
+    pub monitoring: Option<Monitoring>,
+    /// Attached network interfaces.
+    pub network_interfaces: Vec<InstanceNetworkInterface>,
+}
+
+/// Instance metadata service settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MetadataOptions {
+    /// `required` (IMDSv2 only) or `optional`.
+    pub http_tokens: Option<String>,
+    /// `enabled` or `disabled`.
+    pub http_endpoint: Option<String>,
+}
+
+/// CloudWatch monitoring of an instance.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Monitoring {
+    /// `enabled` (detailed), `disabled`, `pending`, `disabling`.
+    pub state: Option<String>,
+}
+
+/// A network interface as listed on an instance.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InstanceNetworkInterface {
+    /// `eni-…`
+    pub network_interface_id: String,
 }
 
 impl Kind for Instance {
