@@ -446,3 +446,65 @@ impl Collector {
             .await?)
     }
 }
+
+/// A serving collector on a fresh database with one agent enrolled for
+/// tenant `acme`. The agent has no AWS endpoint: tests hand-craft its batches.
+pub struct Enrolled {
+    /// The collector.
+    pub collector: Collector,
+    /// The agent's configuration.
+    pub agent: Agent,
+    /// The agent's key and certificate.
+    pub identity: citadel_agent::identity::Identity,
+    /// A pool on the collector's database, for assertions.
+    pub pool: sqlx::AnyPool,
+    _db: TestDb,
+    /// Working directory (kept alive with the value).
+    pub work: tempfile::TempDir,
+}
+
+impl Enrolled {
+    /// Set everything up on `backend`.
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        let work = tempfile::tempdir()?;
+        let db = TestDb::create(backend).await?;
+        let mut collector = Collector::init(&work.path().join("collector"), &db.url)?;
+        collector.start()?;
+        // Nothing listens on port 9: these agents never reach AWS.
+        let agent = Agent::new(
+            &work.path().join("agent"),
+            "http://127.0.0.1:9",
+            &["us-east-1"],
+        )?;
+        let out = agent.enroll(&collector.api_url(), &collector.token("acme")?)?;
+        if !out.status.success() {
+            bail!(
+                "enrollment failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let identity = citadel_agent::identity::Identity::load(&work.path().join("agent/state"))?;
+        let pool = collector.pool().await?;
+        Ok(Self {
+            collector,
+            agent,
+            identity,
+            pool,
+            _db: db,
+            work,
+        })
+    }
+
+    /// POST signed bytes to the ingest endpoint with the agent's mTLS identity;
+    /// returns the HTTP status and the JSON reply.
+    pub async fn post(&self, body: Vec<u8>) -> anyhow::Result<(u16, serde_json::Value)> {
+        let client = citadel_agent::tls::mtls_client(&self.identity)?;
+        let resp = client
+            .post(format!("{}/v1/batches", self.collector.ingest_url()))
+            .body(body)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+}

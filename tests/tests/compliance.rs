@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use citadel_agent::identity::Identity;
-use citadel_e2e::{Agent, Backend, Collector, TestDb, run_ok};
+use citadel_e2e::{Backend, Enrolled, run_ok};
 use citadel_wire::{
     Asset, Batch, CheckInfo, CheckResult, Integration, Relationship, Severity, Status,
 };
@@ -89,42 +88,10 @@ fn scan(agent_id: &str, seq: u64, volumes: &[(&str, Status)]) -> Batch {
     b
 }
 
-struct World {
-    collector: Collector,
-    identity: Identity,
-    pool: AnyPool,
-    _db: TestDb,
-    _work: tempfile::TempDir,
-}
+type World = Enrolled;
 
 async fn world(backend: Backend) -> World {
-    let work = tempfile::tempdir().unwrap();
-    let db = TestDb::create(backend).await.unwrap();
-    let mut collector = Collector::init(&work.path().join("collector"), &db.url).unwrap();
-    collector.start().unwrap();
-    let agent = Agent::new(
-        &work.path().join("agent"),
-        "http://127.0.0.1:9",
-        &["us-east-1"],
-    )
-    .unwrap();
-    let out = agent
-        .enroll(&collector.api_url(), &collector.token("acme").unwrap())
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity = Identity::load(&work.path().join("agent/state")).unwrap();
-    let pool = collector.pool().await.unwrap();
-    World {
-        collector,
-        identity,
-        pool,
-        _db: db,
-        _work: work,
-    }
+    Enrolled::start(backend).await.unwrap()
 }
 
 async fn send(w: &World, batch: &Batch) -> serde_json::Value {
@@ -132,15 +99,9 @@ async fn send(w: &World, batch: &Batch) -> serde_json::Value {
 }
 
 async fn send_bytes(w: &World, bytes: Vec<u8>) -> serde_json::Value {
-    let client = citadel_agent::tls::mtls_client(&w.identity).unwrap();
-    let resp = client
-        .post(format!("{}/v1/batches", w.collector.ingest_url()))
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", w.collector.log());
-    resp.json().await.unwrap()
+    let (status, body) = w.post(bytes).await.unwrap();
+    assert_eq!(status, 200, "{body}\n{}", w.collector.log());
+    body
 }
 
 async fn one<T>(pool: &AnyPool, sql: &'static str, bind: &str) -> T

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use citadel_agent::identity::Identity;
-use citadel_e2e::{Agent, Backend, Collector, TestDb};
+use citadel_e2e::{Agent, Backend, Collector, Enrolled};
 use citadel_wire::Batch;
 use ed25519_dalek::SigningKey;
 use sqlx::{AnyPool, Row};
@@ -13,43 +13,14 @@ use sqlx::{AnyPool, Row};
 /// Nothing listens here: these agents never reach AWS.
 const NO_AWS: &str = "http://127.0.0.1:9";
 
-struct Setup {
-    collector: Collector,
-    agent: Agent,
-    identity: Identity,
-    pool: AnyPool,
-    _db: TestDb,
-    _work: tempfile::TempDir,
-}
+type Setup = Enrolled;
 
 async fn setup() -> Setup {
     setup_on(Backend::Sqlite).await
 }
 
 async fn setup_on(backend: Backend) -> Setup {
-    let work = tempfile::tempdir().unwrap();
-    let db = TestDb::create(backend).await.unwrap();
-    let mut collector = Collector::init(&work.path().join("collector"), &db.url).unwrap();
-    collector.start().unwrap();
-    let agent = Agent::new(&work.path().join("agent"), NO_AWS, &["us-east-1"]).unwrap();
-    let out = agent
-        .enroll(&collector.api_url(), &collector.token("acme").unwrap())
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity = Identity::load(&work.path().join("agent").join("state")).unwrap();
-    let pool = collector.pool().await.unwrap();
-    Setup {
-        collector,
-        agent,
-        identity,
-        pool,
-        _db: db,
-        _work: work,
-    }
+    Enrolled::start(backend).await.unwrap()
 }
 
 async fn count(pool: &AnyPool, table: &str) -> i64 {
@@ -69,15 +40,7 @@ fn batch_for(agent_id: &str) -> Batch {
 
 /// POST a body to the ingest endpoint with the agent's mTLS identity.
 async fn post(s: &Setup, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let client = citadel_agent::tls::mtls_client(&s.identity).unwrap();
-    let resp = client
-        .post(format!("{}/v1/batches", s.collector.ingest_url()))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    s.post(body).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
