@@ -183,7 +183,7 @@ async fn scan_scenario(backend: Backend) {
         .filter(|r| r.0.starts_with("ec2_securitygroup_"))
         .map(|r| r.0.as_str())
         .collect();
-    assert_eq!(sg_checks.len(), 16, "{sg_checks:?}");
+    assert_eq!(sg_checks.len(), 18, "{sg_checks:?}");
     for check in &sg_checks {
         let rows: Vec<&Row4> = stored.iter().filter(|r| r.0 == *check).collect();
         assert_eq!(rows.len(), 2, "{check}: {rows:?}");
@@ -193,6 +193,25 @@ async fn scan_scenario(backend: Backend) {
         .filter(|r| r.0 == "ec2_securitygroup_allow_ingress_from_internet_to_all_ports")
         .collect();
     assert!(all_ports.iter().all(|r| r.2 == "pass"), "{all_ports:?}");
+    // SSH open to the world on an instance interface: any-port fails that group only.
+    let any_port: BTreeSet<(String, String)> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_securitygroup_allow_ingress_from_internet_to_any_port")
+        .map(|r| (r.1.clone(), r.2.clone()))
+        .collect();
+    assert_eq!(
+        any_port,
+        BTreeSet::from([
+            (
+                estate.arn("security-group", &estate.open_sg),
+                "fail".to_string()
+            ),
+            (
+                estate.arn("security-group", &estate.closed_sg),
+                "pass".to_string()
+            ),
+        ])
+    );
     // The compute pack judged both instances with each of its 6 checks.
     let compute: Vec<&Row4> = stored
         .iter()
@@ -205,7 +224,7 @@ async fn scan_scenario(backend: Backend) {
             .any(|i| r.1.ends_with(i.as_str()));
         assert!(ours, "{r:?}");
     }
-    assert_eq!(stored.len(), expected.len() + 15 * 2 + 6 * 2);
+    assert_eq!(stored.len(), expected.len() + 17 * 2 + 6 * 2);
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();

@@ -2,6 +2,7 @@
 //! from Prowler with the same ids, verdicts, resource identity and status texts.
 
 mod internet;
+mod ip;
 mod sg_ports;
 
 use citadel_plugin_sdk::aws::Kind;
@@ -13,6 +14,8 @@ pub use sg_ports::*;
 
 citadel_plugin_sdk::export_pack!(
     SecurityGroupAllPorts,
+    SecurityGroupAnyPort,
+    SecurityGroupAnyPortFromIp,
     SecurityGroupHighRiskPorts,
     SG_PORT_22,
     SG_PORT_3389,

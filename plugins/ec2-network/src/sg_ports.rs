@@ -370,3 +370,174 @@ impl Check for SecurityGroupHighRiskPorts {
             .collect())
     }
 }
+
+/// Prowler's defaults for the any-port check's allow lists.
+pub const DEFAULT_ALLOWED_INTERFACE_TYPES: &[&str] = &["api_gateway_managed", "vpc_endpoint"];
+/// See [`DEFAULT_ALLOWED_INTERFACE_TYPES`].
+pub const DEFAULT_ALLOWED_INSTANCE_OWNERS: &[&str] = &["amazon-elb"];
+
+fn config_list(inventory: &dyn Inventory, key: &str, default: &[&str]) -> Vec<String> {
+    match inventory.config(key) {
+        Some(v) => v
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// `ec2_securitygroup_allow_ingress_from_internet_to_any_port`.
+pub struct SecurityGroupAnyPort;
+
+impl Check for SecurityGroupAnyPort {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_allow_ingress_from_internet_to_any_port",
+            "Security group has no 0.0.0.0/0 or ::/0 ingress to any port, or is attached only to allowed interface types or instance owners",
+            Severity::High,
+            &[
+                SOC2,
+                ISO,
+                (
+                    "pci_4.0",
+                    &[
+                        "1.2.5.17",
+                        "1.2.8.41",
+                        "1.3.1.45",
+                        "1.3.2.45",
+                        "1.4.2.43",
+                        "1.5.1.40",
+                        "2.2.5.17",
+                        "A1.1.3.40",
+                    ],
+                ),
+            ],
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        let types = config_list(
+            inventory,
+            "ec2_allowed_interface_types",
+            DEFAULT_ALLOWED_INTERFACE_TYPES,
+        );
+        let owners = config_list(
+            inventory,
+            "ec2_allowed_instance_owners",
+            DEFAULT_ALLOWED_INSTANCE_OWNERS,
+        );
+        let enis = inventory.typed::<NetworkInterface>()?;
+        let mut findings = Vec::new();
+        for (res, sg) in groups_in_use(inventory)? {
+            // Prowler's all-ports check ran first and failed this group: no finding here.
+            if all_ports_open(&sg) {
+                continue;
+            }
+            let who = who(&sg);
+            let open = sg.ip_permissions.iter().any(|r| {
+                let world = r.ip_ranges.iter().any(|x| x.cidr_ip == "0.0.0.0/0")
+                    || r.ipv6_ranges.iter().any(|x| x.cidr_ipv6 == "::/0");
+                world && (r.ip_protocol == "-1" || r.from_port.is_some())
+            });
+            if !open {
+                findings.push(Finding::pass(
+                    &res,
+                    format!("{who} does not have any port open to the Internet."),
+                ));
+                continue;
+            }
+            let attached = enis.iter().filter(|(r, n)| {
+                r.region == res.region && n.groups.iter().any(|g| g.group_id == sg.group_id)
+            });
+            // The last interface inspected decides the text; one not allowed decides the verdict.
+            let mut finding = Finding::pass(
+                &res,
+                format!(
+                    "{who} has at least one port open to the Internet but it is not attached to any network interface."
+                ),
+            );
+            for (_, eni) in attached {
+                let eni_type = eni.interface_type.clone().unwrap_or_default();
+                let owner = eni
+                    .attachment
+                    .as_ref()
+                    .and_then(|a| a.instance_owner_id.clone())
+                    .unwrap_or_default();
+                if types.contains(&eni_type) {
+                    finding = Finding::pass(
+                        &res,
+                        format!(
+                            "{who} has at least one port open to the Internet and it is attached to an allowed network interface type ({eni_type})."
+                        ),
+                    );
+                } else if owners.contains(&owner) {
+                    finding = Finding::pass(
+                        &res,
+                        format!(
+                            "{who} has at least one port open to the Internet and it is attached to an allowed network interface instance owner ({owner})."
+                        ),
+                    );
+                } else {
+                    finding = Finding::fail(
+                        &res,
+                        format!(
+                            "{who} has at least one port open to the Internet but its network interface type ({eni_type}) is not allowed."
+                        ),
+                    );
+                    break;
+                }
+            }
+            findings.push(finding);
+        }
+        Ok(findings)
+    }
+}
+
+/// `ec2_securitygroup_allow_ingress_from_internet_to_any_port_from_ip`.
+pub struct SecurityGroupAnyPortFromIp;
+
+impl Check for SecurityGroupAnyPortFromIp {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_allow_ingress_from_internet_to_any_port_from_ip",
+            "Security group does not have any port open to a specific public IP address",
+            Severity::Medium,
+            &[],
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(groups_in_use(inventory)?
+            .into_iter()
+            .map(|(res, sg)| {
+                let who = who(&sg);
+                if all_ports_open(&sg) {
+                    return Finding::pass(
+                        &res,
+                        format!(
+                            "{who} has all ports open to the Internet and therefore was not checked against \
+                             specific public IP ingress rules."
+                        ),
+                    );
+                }
+                let fails = sg.ip_permissions.iter().any(|r| {
+                    let cidrs: Vec<&str> = r
+                        .ip_ranges
+                        .iter()
+                        .map(|x| x.cidr_ip.as_str())
+                        .chain(r.ipv6_ranges.iter().map(|x| x.cidr_ipv6.as_str()))
+                        .collect();
+                    let specific = cidrs.iter().any(|c| *c != "0.0.0.0/0" && *c != "::/0");
+                    let public = cidrs.iter().any(|c| *c == "0.0.0.0/0" || *c == "::/0" || crate::ip::is_global(c) == Some(true));
+                    specific && public && (r.ip_protocol == "-1" || r.from_port.is_some())
+                });
+                if fails {
+                    Finding::fail(&res, format!("{who} has a port open to a specific public IP address in ingress rule."))
+                } else {
+                    Finding::pass(&res, format!("{who} does not have any port open to a specific public IP address."))
+                }
+            })
+            .collect())
+    }
+}

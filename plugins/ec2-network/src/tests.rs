@@ -369,3 +369,167 @@ fn high_risk_ports_in_rule_then_config_order() {
     let bad = used_group(json!([])).with_config("ec2_high_risk_ports", "25,smtp");
     assert!(SecurityGroupHighRiskPorts.evaluate(&bad).is_err());
 }
+
+fn eni(id: &str, group: &str, ty: &str, owner: &str) -> serde_json::Value {
+    json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "Groups": [{"GroupId": group}],
+           "InterfaceType": ty, "Attachment": {"InstanceOwnerId": owner}})
+}
+
+/// A VPC whose interfaces are `enis`, and group `sg-x` with `rules`.
+fn any_port_case(rules: serde_json::Value, enis: &[serde_json::Value]) -> Fixture {
+    let mut f = Fixture::default().with("ec2:vpc", "vpc-1", json!({"VpcId": "vpc-1"}));
+    for e in enis {
+        f = f.with(
+            "ec2:network-interface",
+            e["NetworkInterfaceId"].as_str().unwrap(),
+            e.clone(),
+        );
+    }
+    f.with("ec2:security-group", "sg-x", sg("sg-x", rules))
+}
+
+#[test]
+fn any_port_check() {
+    let who = "Security group sg-x-name (sg-x)";
+    let icmp = json!([{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
+    // Any world rule, even ICMP, on an instance interface fails.
+    let (s, t) = one_verdict(
+        &SecurityGroupAnyPort,
+        any_port_case(
+            icmp.clone(),
+            &[eni("eni-1", "sg-x", "interface", "123456789012")],
+        ),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Fail,
+            format!(
+                "{who} has at least one port open to the Internet but its network interface type (interface) is not allowed."
+            )
+        )
+    );
+    // Allowed interface types and owners pass.
+    let (s, t) = one_verdict(
+        &SecurityGroupAnyPort,
+        any_port_case(icmp.clone(), &[eni("eni-1", "sg-x", "vpc_endpoint", "")]),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            format!(
+                "{who} has at least one port open to the Internet and it is attached to an allowed network interface type (vpc_endpoint)."
+            )
+        )
+    );
+    let (s, t) = one_verdict(
+        &SecurityGroupAnyPort,
+        any_port_case(
+            icmp.clone(),
+            &[eni("eni-1", "sg-x", "interface", "amazon-elb")],
+        ),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            format!(
+                "{who} has at least one port open to the Internet and it is attached to an allowed network interface instance owner (amazon-elb)."
+            )
+        )
+    );
+    // One disallowed interface among allowed ones fails.
+    let (s, _) = one_verdict(
+        &SecurityGroupAnyPort,
+        any_port_case(
+            icmp.clone(),
+            &[
+                eni("eni-1", "sg-x", "vpc_endpoint", ""),
+                eni("eni-2", "sg-x", "network_load_balancer", ""),
+            ],
+        ),
+    );
+    assert_eq!(s, Status::Fail);
+    // Configured allow lists replace the defaults.
+    let f = any_port_case(icmp, &[eni("eni-1", "sg-x", "interface", "123456789012")])
+        .with_config("ec2_allowed_interface_types", "interface");
+    assert_eq!(one_verdict(&SecurityGroupAnyPort, f).0, Status::Pass);
+    // No world rule.
+    let narrow = json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "1.2.3.4/32"}]}]);
+    let (s, t) = one_verdict(
+        &SecurityGroupAnyPort,
+        any_port_case(narrow, &[eni("eni-1", "sg-x", "interface", "1")]),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            format!("{who} does not have any port open to the Internet.")
+        )
+    );
+    // A group the all-ports check failed gets no finding at all.
+    let all = json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
+    assert!(
+        verdicts(
+            &SecurityGroupAnyPort,
+            &any_port_case(all, &[eni("eni-1", "sg-x", "interface", "1")])
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn any_port_from_ip_check() {
+    let who = "Security group sg-x-name (sg-x)";
+    let case = |cidrs: serde_json::Value| {
+        any_port_case(
+            json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": cidrs}]),
+            &[eni("eni-1", "sg-x", "interface", "1")],
+        )
+    };
+    let fail = (
+        Status::Fail,
+        format!("{who} has a port open to a specific public IP address in ingress rule."),
+    );
+    let pass = (
+        Status::Pass,
+        format!("{who} does not have any port open to a specific public IP address."),
+    );
+    assert_eq!(
+        one_verdict(
+            &SecurityGroupAnyPortFromIp,
+            case(json!([{"CidrIp": "1.2.3.4/32"}]))
+        ),
+        fail
+    );
+    assert_eq!(
+        one_verdict(
+            &SecurityGroupAnyPortFromIp,
+            case(json!([{"CidrIp": "10.0.0.0/8"}]))
+        ),
+        pass
+    );
+    assert_eq!(
+        one_verdict(
+            &SecurityGroupAnyPortFromIp,
+            case(json!([{"CidrIp": "0.0.0.0/0"}]))
+        ),
+        pass
+    );
+    // The documented edge case: the world range plus a private one fails.
+    assert_eq!(
+        one_verdict(
+            &SecurityGroupAnyPortFromIp,
+            case(json!([{"CidrIp": "0.0.0.0/0"}, {"CidrIp": "10.0.0.0/8"}]))
+        ),
+        fail
+    );
+    let all = json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
+    let (s, t) = one_verdict(
+        &SecurityGroupAnyPortFromIp,
+        any_port_case(all, &[eni("eni-1", "sg-x", "interface", "1")]),
+    );
+    assert_eq!(s, Status::Pass);
+    assert!(t.ends_with("has all ports open to the Internet and therefore was not checked against specific public IP ingress rules."), "{t}");
+}

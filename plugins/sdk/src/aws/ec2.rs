@@ -219,6 +219,8 @@ impl Kind for NetworkInterface {
 pub struct NetworkInterfaceAttachment {
     /// Instance, when attached to one.
     pub instance_id: Option<String>,
+    /// Owner of the attached instance (an account id, or a service such as `amazon-elb`).
+    pub instance_owner_id: Option<String>,
 }
 
 /// A VPC (`ec2:vpc`).
