@@ -79,6 +79,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("ec2:vpc", "ec2:DescribeVpcs"),
     ("ec2:subnet", "ec2:DescribeSubnets"),
     ("ec2:network-interface", "ec2:DescribeNetworkInterfaces"),
+    ("ec2:route-table", "ec2:DescribeRouteTables"),
 ];
 
 /// Discover every configured region of `integration`.

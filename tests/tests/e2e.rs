@@ -215,7 +215,11 @@ async fn scan_scenario(backend: Backend) {
     // The compute pack judged both instances with each of its 6 checks.
     let compute: Vec<&Row4> = stored
         .iter()
-        .filter(|r| r.0.starts_with("ec2_instance_") && r.0 != PUBLIC_IP)
+        .filter(|r| {
+            r.0.starts_with("ec2_instance_")
+                && !r.0.starts_with("ec2_instance_port_")
+                && r.0 != PUBLIC_IP
+        })
         .collect();
     assert_eq!(compute.len(), 6 * 2, "{compute:?}");
     for r in &compute {
@@ -224,7 +228,23 @@ async fn scan_scenario(backend: Backend) {
             .any(|i| r.1.ends_with(i.as_str()));
         assert!(ours, "{r:?}");
     }
-    assert_eq!(stored.len(), expected.len() + 17 * 2 + 6 * 2);
+    // Instance exposure: SSH is open to the world on the web instance only.
+    let instance_ports: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0.starts_with("ec2_instance_port_"))
+        .collect();
+    assert_eq!(instance_ports.len(), 17 * 2);
+    let failing: Vec<(&str, &str)> = instance_ports
+        .iter()
+        .filter(|r| r.2 == "fail")
+        .map(|r| (r.0.as_str(), r.1.as_str()))
+        .collect();
+    let web = estate.arn("instance", &estate.public_instance);
+    assert_eq!(
+        failing,
+        vec![("ec2_instance_port_ssh_exposed_to_internet", web.as_str())]
+    );
+    assert_eq!(stored.len(), expected.len() + 17 * 2 + 6 * 2 + 17 * 2);
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    GroupIdentifier, Instance, IpPermission, NetworkInterface, SecurityGroup, Subnet, Tag, Volume,
-    Vpc,
+    GroupIdentifier, Instance, IpPermission, NetworkInterface, RouteTable, SecurityGroup, Subnet,
+    Tag, Volume, Vpc,
 };
 use citadel_wire::Relationship;
 use serde_json::{Map, Value, json};
@@ -55,7 +55,7 @@ pub(super) async fn discover_region(
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
 
-    let (instances, groups, volumes, vpcs, subnets, enis) = tokio::join!(
+    let (instances, groups, volumes, vpcs, subnets, enis, route_tables) = tokio::join!(
         async {
             let mut p = RegionPart::default();
             let r = if wanted.contains("ec2:instance") {
@@ -152,6 +152,22 @@ pub(super) async fn discover_region(
             };
             (p, r)
         },
+        async {
+            let mut p = RegionPart::default();
+            let r = if wanted.contains("ec2:route-table") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:route-table",
+                    "ec2:DescribeRouteTables",
+                    client.describe_route_tables(),
+                    route_tables
+                )
+            } else {
+                None
+            };
+            (p, r)
+        },
     );
     for p in [
         &instances.0,
@@ -160,6 +176,7 @@ pub(super) async fn discover_region(
         &vpcs.0,
         &subnets.0,
         &enis.0,
+        &route_tables.0,
     ] {
         part.errors.extend(p.errors.iter().cloned());
     }
@@ -288,6 +305,23 @@ pub(super) async fn discover_region(
             name_tag(s.tags()),
             s.tags(),
             subnet_doc(&s),
+        );
+    }
+    for t in route_tables.1.unwrap_or_default() {
+        let id = t.route_table_id().unwrap_or_default();
+        let uid = arn("route-table", id);
+        for a in t.associations() {
+            if let Some(subnet) = a.subnet_id() {
+                rel(&arn("subnet", subnet), "routes_to", uid.clone());
+            }
+        }
+        push(
+            "ec2:route-table",
+            id,
+            uid,
+            name_tag(t.tags()),
+            t.tags(),
+            route_table_doc(&t),
         );
     }
     for n in enis.1.unwrap_or_default() {
@@ -548,6 +582,35 @@ fn vpc_doc(v: &Vpc) -> Value {
         .s("State", v.state().map(|s| s.as_str()))
         .s("OwnerId", v.owner_id())
         .v("Tags", Some(tags_doc(v.tags())))
+        .done()
+}
+
+fn route_table_doc(t: &RouteTable) -> Value {
+    Doc::default()
+        .s("RouteTableId", t.route_table_id())
+        .s("VpcId", t.vpc_id())
+        .s("OwnerId", t.owner_id())
+        .list("Associations", t.associations(), |a| {
+            Doc::default()
+                .s("RouteTableAssociationId", a.route_table_association_id())
+                .s("SubnetId", a.subnet_id())
+                .s("GatewayId", a.gateway_id())
+                .b("Main", a.main())
+                .done()
+        })
+        .list("Routes", t.routes(), |r| {
+            Doc::default()
+                .s("DestinationCidrBlock", r.destination_cidr_block())
+                .s("DestinationIpv6CidrBlock", r.destination_ipv6_cidr_block())
+                .s("DestinationPrefixListId", r.destination_prefix_list_id())
+                .s("GatewayId", r.gateway_id())
+                .s("NatGatewayId", r.nat_gateway_id())
+                .s("TransitGatewayId", r.transit_gateway_id())
+                .s("VpcPeeringConnectionId", r.vpc_peering_connection_id())
+                .s("State", r.state().map(|s| s.as_str()))
+                .done()
+        })
+        .v("Tags", Some(tags_doc(t.tags())))
         .done()
 }
 

@@ -1,6 +1,7 @@
 //! EC2 network exposure, public addressing and EBS encryption checks, ported
 //! from Prowler with the same ids, verdicts, resource identity and status texts.
 
+mod instance_ports;
 mod internet;
 mod ip;
 mod sg_ports;
@@ -9,6 +10,7 @@ use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{Instance, Volume};
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
+pub use instance_ports::*;
 pub use internet::{SecurityGroupUsage, rule_open_to_internet};
 pub use sg_ports::*;
 
@@ -31,6 +33,23 @@ citadel_plugin_sdk::export_pack!(
     SG_PORT_REDIS,
     SG_PORT_SQL_SERVER,
     SG_PORT_TELNET,
+    INSTANCE_PORT_CASSANDRA,
+    INSTANCE_PORT_CIFS,
+    INSTANCE_PORT_ELASTICSEARCH,
+    INSTANCE_PORT_FTP,
+    INSTANCE_PORT_KAFKA,
+    INSTANCE_PORT_KERBEROS,
+    INSTANCE_PORT_LDAP,
+    INSTANCE_PORT_MEMCACHED,
+    INSTANCE_PORT_MONGODB,
+    INSTANCE_PORT_MYSQL,
+    INSTANCE_PORT_ORACLE,
+    INSTANCE_PORT_POSTGRESQL,
+    INSTANCE_PORT_RDP,
+    INSTANCE_PORT_REDIS,
+    INSTANCE_PORT_SQLSERVER,
+    INSTANCE_PORT_SSH,
+    INSTANCE_PORT_TELNET,
     InstancePublicIp,
     EbsVolumeEncryption,
 );

@@ -533,3 +533,153 @@ fn any_port_from_ip_check() {
     assert_eq!(s, Status::Pass);
     assert!(t.ends_with("has all ports open to the Internet and therefore was not checked against specific public IP ingress rules."), "{t}");
 }
+
+/// An instance using `sg-web` (open on 22) in `subnet`, with an optional public IP.
+fn exposed_instance(subnet: &str, public_ip: Option<&str>) -> Fixture {
+    let mut doc = json!({"InstanceId": "i-1", "State": {"Name": "running"}, "SubnetId": subnet,
+                         "SecurityGroups": [{"GroupId": "sg-web"}]});
+    if let Some(ip) = public_ip {
+        doc["PublicIpAddress"] = json!(ip);
+    }
+    Fixture::default()
+        .with("ec2:instance", "i-1", doc)
+        .with(
+            "ec2:security-group",
+            "sg-web",
+            sg("sg-web", json!([world("tcp", 22, 22)])),
+        )
+        .with(
+            "ec2:subnet",
+            "subnet-pub",
+            json!({"SubnetId": "subnet-pub", "VpcId": "vpc-1"}),
+        )
+        .with(
+            "ec2:subnet",
+            "subnet-priv",
+            json!({"SubnetId": "subnet-priv", "VpcId": "vpc-1"}),
+        )
+        .with(
+            "ec2:subnet",
+            "subnet-implicit",
+            json!({"SubnetId": "subnet-implicit", "VpcId": "vpc-2"}),
+        )
+        .with(
+            "ec2:route-table",
+            "rtb-pub",
+            json!({"RouteTableId": "rtb-pub",
+            "Associations": [{"SubnetId": "subnet-pub", "Main": false}],
+            "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}]}),
+        )
+        .with(
+            "ec2:route-table",
+            "rtb-priv",
+            json!({"RouteTableId": "rtb-priv",
+            "Associations": [{"SubnetId": "subnet-priv", "Main": false}],
+            "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "eigw-1"}]}),
+        )
+        // The main table of another VPC routes to an IGW: Prowler's lookup makes
+        // every implicitly associated subnet of the region public.
+        .with(
+            "ec2:route-table",
+            "rtb-main",
+            json!({"RouteTableId": "rtb-main",
+            "Associations": [{"Main": true}],
+            "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-9"}]}),
+        )
+}
+
+#[test]
+fn instance_port_severity_follows_reachability() {
+    let finding = |f: Fixture| INSTANCE_PORT_SSH.evaluate(&f).unwrap().remove(0);
+    let f = finding(exposed_instance("subnet-pub", None));
+    assert_eq!(
+        (f.status, f.severity),
+        (Status::Fail, Some(Severity::Medium))
+    );
+    assert_eq!(
+        f.status_extended,
+        "Instance i-1 has SSH exposed to 0.0.0.0/0 but with no public IP address."
+    );
+    let f = finding(exposed_instance("subnet-pub", Some("54.1.2.3")));
+    assert_eq!(
+        (f.status, f.severity),
+        (Status::Fail, Some(Severity::Critical))
+    );
+    assert_eq!(
+        f.status_extended,
+        "Instance i-1 has SSH exposed to 0.0.0.0/0 on public IP address 54.1.2.3 in public subnet subnet-pub."
+    );
+    let f = finding(exposed_instance("subnet-priv", Some("54.1.2.3")));
+    assert_eq!((f.status, f.severity), (Status::Fail, Some(Severity::High)));
+    assert_eq!(
+        f.status_extended,
+        "Instance i-1 has SSH exposed to 0.0.0.0/0 on public IP address 54.1.2.3 but it is placed in a private subnet subnet-priv."
+    );
+    let f = finding(exposed_instance("subnet-gone", Some("54.1.2.3")));
+    assert_eq!((f.status, f.severity), (Status::Fail, Some(Severity::High)));
+    assert!(
+        f.status_extended
+            .ends_with("and it is placed in an unknown subnet subnet-gone.")
+    );
+    let f = finding(exposed_instance("subnet-implicit", Some("54.1.2.3")));
+    assert_eq!(f.severity, Some(Severity::Critical));
+    // Other services' checks pass with their own wording and keep the check's severity.
+    let f = INSTANCE_PORT_RDP
+        .evaluate(&exposed_instance("subnet-pub", Some("54.1.2.3")))
+        .unwrap()
+        .remove(0);
+    assert_eq!((f.status, f.severity), (Status::Pass, None));
+    assert_eq!(
+        f.status_extended,
+        "Instance i-1 does not have RDP port 3389 open to the Internet."
+    );
+    assert_eq!(INSTANCE_PORT_RDP.info().severity, Severity::Critical);
+}
+
+#[test]
+fn every_instance_port_check_matches_its_ports() {
+    let checks = [
+        &INSTANCE_PORT_CASSANDRA,
+        &INSTANCE_PORT_CIFS,
+        &INSTANCE_PORT_ELASTICSEARCH,
+        &INSTANCE_PORT_FTP,
+        &INSTANCE_PORT_KAFKA,
+        &INSTANCE_PORT_KERBEROS,
+        &INSTANCE_PORT_LDAP,
+        &INSTANCE_PORT_MEMCACHED,
+        &INSTANCE_PORT_MONGODB,
+        &INSTANCE_PORT_MYSQL,
+        &INSTANCE_PORT_ORACLE,
+        &INSTANCE_PORT_POSTGRESQL,
+        &INSTANCE_PORT_RDP,
+        &INSTANCE_PORT_REDIS,
+        &INSTANCE_PORT_SQLSERVER,
+        &INSTANCE_PORT_SSH,
+        &INSTANCE_PORT_TELNET,
+    ];
+    for c in checks {
+        for &port in c.ports {
+            let f = Fixture::default()
+                .with(
+                    "ec2:instance",
+                    "i-1",
+                    json!({"InstanceId": "i-1", "State": {"Name": "stopped"},
+                                                    "SecurityGroups": [{"GroupId": "sg-x"}]}),
+                )
+                .with(
+                    "ec2:security-group",
+                    "sg-x",
+                    sg("sg-x", json!([world("tcp", port, port)])),
+                );
+            let v = c.evaluate(&f).unwrap();
+            assert_eq!(v[0].status, Status::Fail, "{} port {port}", c.id);
+            assert_eq!(
+                v[0].status_extended,
+                format!(
+                    "Instance i-1 has {} exposed to 0.0.0.0/0 but with no public IP address.",
+                    c.service
+                )
+            );
+        }
+    }
+}

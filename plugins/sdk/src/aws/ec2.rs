@@ -256,3 +256,43 @@ pub struct Subnet {
 impl Kind for Subnet {
     const KIND: &'static str = "ec2:subnet";
 }
+
+/// A route table (`ec2:route-table`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RouteTable {
+    /// `rtb-…`
+    pub route_table_id: String,
+    /// VPC.
+    pub vpc_id: Option<String>,
+    /// Subnet and main associations.
+    pub associations: Vec<RouteTableAssociation>,
+    /// Routes.
+    pub routes: Vec<Route>,
+}
+
+impl Kind for RouteTable {
+    const KIND: &'static str = "ec2:route-table";
+}
+
+/// A route table association.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RouteTableAssociation {
+    /// Subnet explicitly associated, if any.
+    pub subnet_id: Option<String>,
+    /// Whether this is the VPC's main route table.
+    pub main: bool,
+}
+
+/// A route.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Route {
+    /// IPv4 destination.
+    pub destination_cidr_block: Option<String>,
+    /// IPv6 destination.
+    pub destination_ipv6_cidr_block: Option<String>,
+    /// Gateway (`igw-…`, `eigw-…`, `local`, …).
+    pub gateway_id: Option<String>,
+}
