@@ -80,6 +80,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("ec2:subnet", "ec2:DescribeSubnets"),
     ("ec2:network-interface", "ec2:DescribeNetworkInterfaces"),
     ("ec2:route-table", "ec2:DescribeRouteTables"),
+    ("ec2:network-acl", "ec2:DescribeNetworkAcls"),
 ];
 
 /// Discover every configured region of `integration`.

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    GroupIdentifier, Instance, IpPermission, NetworkInterface, RouteTable, SecurityGroup, Subnet,
-    Tag, Volume, Vpc,
+    GroupIdentifier, Instance, IpPermission, NetworkAcl, NetworkInterface, RouteTable,
+    SecurityGroup, Subnet, Tag, Volume, Vpc,
 };
 use citadel_wire::Relationship;
 use serde_json::{Map, Value, json};
@@ -55,7 +55,7 @@ pub(super) async fn discover_region(
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
 
-    let (instances, groups, volumes, vpcs, subnets, enis, route_tables) = tokio::join!(
+    let (instances, groups, volumes, vpcs, subnets, enis, route_tables, acls) = tokio::join!(
         async {
             let mut p = RegionPart::default();
             let r = if wanted.contains("ec2:instance") {
@@ -168,6 +168,22 @@ pub(super) async fn discover_region(
             };
             (p, r)
         },
+        async {
+            let mut p = RegionPart::default();
+            let r = if wanted.contains("ec2:network-acl") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:network-acl",
+                    "ec2:DescribeNetworkAcls",
+                    client.describe_network_acls(),
+                    network_acls
+                )
+            } else {
+                None
+            };
+            (p, r)
+        },
     );
     for p in [
         &instances.0,
@@ -177,6 +193,7 @@ pub(super) async fn discover_region(
         &subnets.0,
         &enis.0,
         &route_tables.0,
+        &acls.0,
     ] {
         part.errors.extend(p.errors.iter().cloned());
     }
@@ -305,6 +322,21 @@ pub(super) async fn discover_region(
             name_tag(s.tags()),
             s.tags(),
             subnet_doc(&s),
+        );
+    }
+    for a in acls.1.unwrap_or_default() {
+        let id = a.network_acl_id().unwrap_or_default();
+        let uid = arn("network-acl", id);
+        if let Some(v) = a.vpc_id() {
+            rel(&uid, "belongs_to", arn("vpc", v));
+        }
+        push(
+            "ec2:network-acl",
+            id,
+            uid,
+            name_tag(a.tags()),
+            a.tags(),
+            network_acl_doc(&a),
         );
     }
     for t in route_tables.1.unwrap_or_default() {
@@ -582,6 +614,41 @@ fn vpc_doc(v: &Vpc) -> Value {
         .s("State", v.state().map(|s| s.as_str()))
         .s("OwnerId", v.owner_id())
         .v("Tags", Some(tags_doc(v.tags())))
+        .done()
+}
+
+fn network_acl_doc(a: &NetworkAcl) -> Value {
+    Doc::default()
+        .s("NetworkAclId", a.network_acl_id())
+        .s("VpcId", a.vpc_id())
+        .s("OwnerId", a.owner_id())
+        .b("IsDefault", a.is_default())
+        .list("Associations", a.associations(), |x| {
+            Doc::default()
+                .s("NetworkAclAssociationId", x.network_acl_association_id())
+                .s("SubnetId", x.subnet_id())
+                .done()
+        })
+        .list("Entries", a.entries(), |e| {
+            Doc::default()
+                .i("RuleNumber", e.rule_number().map(i64::from))
+                .s("Protocol", e.protocol())
+                .s("RuleAction", e.rule_action().map(|r| r.as_str()))
+                .b("Egress", e.egress())
+                .s("CidrBlock", e.cidr_block())
+                .s("Ipv6CidrBlock", e.ipv6_cidr_block())
+                .v(
+                    "PortRange",
+                    e.port_range().map(|p| {
+                        Doc::default()
+                            .i("From", p.from().map(i64::from))
+                            .i("To", p.to().map(i64::from))
+                            .done()
+                    }),
+                )
+                .done()
+        })
+        .v("Tags", Some(tags_doc(a.tags())))
         .done()
 }
 

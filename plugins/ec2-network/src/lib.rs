@@ -4,6 +4,7 @@
 mod instance_ports;
 mod internet;
 mod ip;
+mod nacl;
 mod sg_ports;
 
 use citadel_plugin_sdk::aws::Kind;
@@ -12,6 +13,7 @@ use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
 pub use instance_ports::*;
 pub use internet::{SecurityGroupUsage, rule_open_to_internet};
+pub use nacl::*;
 pub use sg_ports::*;
 
 citadel_plugin_sdk::export_pack!(
@@ -50,6 +52,10 @@ citadel_plugin_sdk::export_pack!(
     INSTANCE_PORT_SQLSERVER,
     INSTANCE_PORT_SSH,
     INSTANCE_PORT_TELNET,
+    NACL_ANY_PORT,
+    NACL_PORT_22,
+    NACL_PORT_3389,
+    NetworkAclUnused,
     InstancePublicIp,
     EbsVolumeEncryption,
 );

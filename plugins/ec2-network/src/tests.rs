@@ -683,3 +683,144 @@ fn every_instance_port_check_matches_its_ports() {
         }
     }
 }
+
+fn entry(
+    n: i64,
+    proto: &str,
+    action: &str,
+    cidr: &str,
+    ports: Option<(i64, i64)>,
+) -> serde_json::Value {
+    let mut e = json!({"RuleNumber": n, "Protocol": proto, "RuleAction": action, "Egress": false});
+    if cidr.contains(':') {
+        e["Ipv6CidrBlock"] = json!(cidr);
+    } else {
+        e["CidrBlock"] = json!(cidr);
+    }
+    if let Some((from, to)) = ports {
+        e["PortRange"] = json!({"From": from, "To": to});
+    }
+    e
+}
+
+/// A region with a non-default security group and one ACL with `entries`.
+fn acl_case(entries: serde_json::Value) -> Fixture {
+    Fixture::default()
+        .with("ec2:security-group", "sg-app", sg("sg-app", json!([])))
+        .with(
+            "ec2:network-acl",
+            "acl-1",
+            json!({"NetworkAclId": "acl-1", "IsDefault": true, "Entries": entries}),
+        )
+}
+
+#[test]
+fn nacl_exposure_follows_prowler_rule_order() {
+    let default_acl = json!([
+        entry(100, "-1", "allow", "0.0.0.0/0", None),
+        entry(32767, "-1", "deny", "0.0.0.0/0", None)
+    ]);
+    for c in [&NACL_ANY_PORT, &NACL_PORT_22, &NACL_PORT_3389] {
+        let (s, t) = one_verdict(c, acl_case(default_acl.clone()));
+        assert_eq!(
+            (s, t),
+            (
+                Status::Fail,
+                format!("Network ACL acl-1 has {} open to the Internet.", c.label)
+            )
+        );
+    }
+    // A deny for SSH before the allow-all closes 22 but not 3389 or "any port".
+    let deny_ssh = json!([
+        entry(90, "6", "deny", "0.0.0.0/0", Some((22, 22))),
+        entry(100, "-1", "allow", "0.0.0.0/0", None)
+    ]);
+    assert_eq!(
+        one_verdict(&NACL_PORT_22, acl_case(deny_ssh.clone())).0,
+        Status::Pass
+    );
+    assert_eq!(
+        one_verdict(&NACL_PORT_3389, acl_case(deny_ssh.clone())).0,
+        Status::Fail
+    );
+    assert_eq!(
+        one_verdict(&NACL_ANY_PORT, acl_case(deny_ssh)).0,
+        Status::Fail
+    );
+    // A TCP 0-65535 allow opens 22 but is not "every port" (only protocol -1 counts there).
+    let tcp_all = json!([entry(100, "6", "allow", "0.0.0.0/0", Some((0, 65535)))]);
+    assert_eq!(
+        one_verdict(&NACL_PORT_22, acl_case(tcp_all.clone())).0,
+        Status::Fail
+    );
+    assert_eq!(
+        one_verdict(&NACL_ANY_PORT, acl_case(tcp_all)).0,
+        Status::Pass
+    );
+    // IPv6: a deny stops the IPv6 pass, IPv4 still decides; narrower ranges are ignored.
+    let v6 = json!([
+        entry(10, "-1", "deny", "::/0", None),
+        entry(20, "-1", "allow", "::/0", None),
+        entry(30, "-1", "allow", "10.0.0.0/8", None)
+    ]);
+    let (s, t) = one_verdict(&NACL_PORT_22, acl_case(v6));
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            "Network ACL acl-1 does not have SSH port 22 open to the Internet.".to_string()
+        )
+    );
+    let v6_open = json!([entry(10, "6", "allow", "::/0", Some((20, 30)))]);
+    assert_eq!(
+        one_verdict(&NACL_PORT_22, acl_case(v6_open)).0,
+        Status::Fail
+    );
+    // Egress entries do not count.
+    let egress = json!([{"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": true, "CidrBlock": "0.0.0.0/0"}]);
+    assert_eq!(
+        one_verdict(&NACL_ANY_PORT, acl_case(egress)).0,
+        Status::Pass
+    );
+    // Regions with only default security groups are not evaluated.
+    let idle = Fixture::default()
+        .with(
+            "ec2:security-group",
+            "sg-d",
+            json!({"GroupId": "sg-d", "GroupName": "default"}),
+        )
+        .with(
+            "ec2:network-acl",
+            "acl-1",
+            json!({"NetworkAclId": "acl-1", "Entries": default_acl}),
+        );
+    assert!(verdicts(&NACL_ANY_PORT, &idle).is_empty());
+}
+
+#[test]
+fn unused_network_acls() {
+    let f = Fixture::default()
+        .with(
+            "ec2:network-acl",
+            "acl-used",
+            json!({"NetworkAclId": "acl-used", "Associations": [{"SubnetId": "subnet-1"}]}),
+        )
+        .with(
+            "ec2:network-acl",
+            "acl-idle",
+            json!({"NetworkAclId": "acl-idle", "Associations": []}),
+        )
+        .with(
+            "ec2:network-acl",
+            "acl-default",
+            json!({"NetworkAclId": "acl-default", "IsDefault": true}),
+        );
+    let v = verdicts(&NetworkAclUnused, &f);
+    assert_eq!(
+        v.iter().map(|(u, s, t)| (u.rsplit('/').next().unwrap().to_string(), *s, t.clone())).collect::<Vec<_>>(),
+        vec![
+            ("acl-idle".to_string(), Status::Fail, "Network ACL acl-idle is not associated with any subnet and is not the default network ACL.".to_string()),
+            ("acl-used".to_string(), Status::Pass, "Network ACL acl-used is associated with a subnet.".to_string()),
+        ]
+    );
+}

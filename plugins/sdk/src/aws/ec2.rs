@@ -296,3 +296,61 @@ pub struct Route {
     /// Gateway (`igw-…`, `eigw-…`, `local`, …).
     pub gateway_id: Option<String>,
 }
+
+/// A network ACL (`ec2:network-acl`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkAcl {
+    /// `acl-…`
+    pub network_acl_id: String,
+    /// Whether this is its VPC's default ACL.
+    pub is_default: bool,
+    /// VPC.
+    pub vpc_id: Option<String>,
+    /// Subnet associations.
+    pub associations: Vec<NetworkAclAssociation>,
+    /// Rules.
+    pub entries: Vec<NetworkAclEntry>,
+}
+
+impl Kind for NetworkAcl {
+    const KIND: &'static str = "ec2:network-acl";
+}
+
+/// A network ACL's association with a subnet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkAclAssociation {
+    /// Subnet.
+    pub subnet_id: Option<String>,
+}
+
+/// One network ACL rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkAclEntry {
+    /// Evaluation order, lowest first.
+    pub rule_number: i64,
+    /// Protocol number as a string (`6` TCP, `17` UDP, `-1` all).
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+    /// Outbound rule.
+    pub egress: bool,
+    /// IPv4 range.
+    pub cidr_block: Option<String>,
+    /// IPv6 range.
+    pub ipv6_cidr_block: Option<String>,
+    /// Ports, for TCP and UDP rules.
+    pub port_range: Option<PortRange>,
+}
+
+/// A port range.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortRange {
+    /// First port.
+    pub from: Option<i64>,
+    /// Last port.
+    pub to: Option<i64>,
+}
