@@ -245,10 +245,16 @@ async fn scan_scenario(backend: Backend) {
         vec![("ec2_instance_port_ssh_exposed_to_internet", web.as_str())]
     );
     // moto's default network ACLs (one per VPC) allow everything in.
-    let nacl: Vec<&Row4> = stored.iter().filter(|r| r.0.starts_with("ec2_networkacl_")).collect();
+    let nacl: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0.starts_with("ec2_networkacl_"))
+        .collect();
     assert_eq!(nacl.len(), 3 * 2, "{nacl:?}");
     assert!(nacl.iter().all(|r| r.2 == "fail"), "{nacl:?}");
-    assert_eq!(stored.len(), expected.len() + 17 * 2 + 6 * 2 + 17 * 2 + 3 * 2);
+    assert_eq!(
+        stored.len(),
+        expected.len() + 17 * 2 + 6 * 2 + 17 * 2 + 3 * 2
+    );
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();
