@@ -81,6 +81,12 @@ pub const KINDS: &[(&str, &str)] = &[
     ("ec2:network-interface", "ec2:DescribeNetworkInterfaces"),
     ("ec2:route-table", "ec2:DescribeRouteTables"),
     ("ec2:network-acl", "ec2:DescribeNetworkAcls"),
+    ("ec2:snapshot", "ec2:DescribeSnapshots"),
+    ("ec2:address", "ec2:DescribeAddresses"),
+    (
+        "ec2:ebs-encryption-by-default",
+        "ec2:GetEbsEncryptionByDefault",
+    ),
 ];
 
 /// Discover every configured region of `integration`.

@@ -21,6 +21,8 @@ pub use estate::{Estate, seed_estate};
 pub const PACK_FILE: &str = "citadel_pack_ec2_network.wasm";
 /// File name of the compute check pack.
 pub const COMPUTE_PACK_FILE: &str = "citadel_pack_ec2_compute.wasm";
+/// File name of the storage check pack.
+pub const STORAGE_PACK_FILE: &str = "citadel_pack_ec2_storage.wasm";
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -69,7 +71,7 @@ pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
     use citadel_agent::plugin_host::trust;
     std::fs::create_dir_all(dir)?;
     let key = ed25519_dalek::SigningKey::generate(&mut rand_core_os());
-    for file in [PACK_FILE, COMPUTE_PACK_FILE] {
+    for file in [PACK_FILE, COMPUTE_PACK_FILE, STORAGE_PACK_FILE] {
         let src = plugins_build_dir().join(file);
         if !src.exists() {
             bail!(

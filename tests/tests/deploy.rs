@@ -44,7 +44,9 @@ fn iam_policy_grants_exactly_what_discovery_calls() {
         .collect();
     assert_eq!(actions, discovery_actions());
     assert!(
-        actions.iter().all(|a| a.starts_with("ec2:Describe")),
+        actions
+            .iter()
+            .all(|a| a.starts_with("ec2:Describe") || a.starts_with("ec2:Get")),
         "read-only: {actions:?}"
     );
 }

@@ -251,9 +251,33 @@ async fn scan_scenario(backend: Backend) {
         .collect();
     assert_eq!(nacl.len(), 3 * 2, "{nacl:?}");
     assert!(nacl.iter().all(|r| r.2 == "fail"), "{nacl:?}");
+    // Storage: every account-owned snapshot (moto registers its AMIs' snapshots), every
+    // volume without a snapshot, and the region's encryption default (off in moto).
+    let snapshots = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap()
+        .snapshots
+        .unwrap_or_default();
+    let by_check = |id: &str| stored.iter().filter(|r| r.0 == id).count();
+    assert_eq!(by_check("ec2_ebs_snapshots_encrypted"), snapshots.len());
+    assert_eq!(by_check("ec2_ebs_volume_snapshots_exists"), volumes.len());
+    let default_enc: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_ebs_default_encryption")
+        .collect();
+    assert_eq!(default_enc.len(), 1);
+    assert_eq!(
+        default_enc[0].1,
+        format!("arn:aws:ec2:{REGION}:{}:volume", estate.account)
+    );
+    assert_eq!(default_enc[0].3, "EBS Default Encryption is not activated.");
+    assert_eq!(by_check("ec2_elastic_ip_unassigned"), 0);
     assert_eq!(
         stored.len(),
-        expected.len() + 17 * 2 + 6 * 2 + 17 * 2 + 3 * 2
+        expected.len() + 17 * 2 + 6 * 2 + 17 * 2 + 3 * 2 + snapshots.len() + volumes.len() + 1
     );
 
     // The signed bytes are stored verbatim and match what the agent wrote.
@@ -281,7 +305,11 @@ async fn scan_scenario(backend: Backend) {
     let packs: Vec<&str> = batch.plugins.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         packs,
-        vec!["citadel-pack-ec2-compute", "citadel-pack-ec2-network"]
+        vec![
+            "citadel-pack-ec2-compute",
+            "citadel-pack-ec2-network",
+            "citadel-pack-ec2-storage"
+        ]
     );
     for p in &batch.plugins {
         assert!(
@@ -404,11 +432,21 @@ async fn assumes_the_integration_role() {
     assert_eq!(integration["discovery_errors"], serde_json::json!([]));
     let findings = integration["findings"].as_array().unwrap();
     let expected = format!("arn:aws:ec2:{REGION}:111111111111:volume/{volume}");
+    let on_volumes: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["check_id"] == "ec2_ebs_volume_encryption")
+        .collect();
     assert_eq!(
-        findings.len(),
+        on_volumes.len(),
         1,
         "only the target account's volume: {report:#}"
     );
-    assert_eq!(findings[0]["resource"], expected.as_str());
+    assert_eq!(on_volumes[0]["resource"], expected.as_str());
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["resource"].as_str().unwrap().contains(":111111111111:")),
+        "{report:#}"
+    );
     collector.stop();
 }

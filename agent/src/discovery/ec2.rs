@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    GroupIdentifier, Instance, IpPermission, NetworkAcl, NetworkInterface, RouteTable,
-    SecurityGroup, Subnet, Tag, Volume, Vpc,
+    Address, GroupIdentifier, Instance, IpPermission, NetworkAcl, NetworkInterface, RouteTable,
+    SecurityGroup, Snapshot, Subnet, Tag, Volume, Vpc,
 };
 use citadel_wire::Relationship;
 use serde_json::{Map, Value, json};
@@ -55,7 +55,19 @@ pub(super) async fn discover_region(
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
 
-    let (instances, groups, volumes, vpcs, subnets, enis, route_tables, acls) = tokio::join!(
+    let (
+        instances,
+        groups,
+        volumes,
+        vpcs,
+        subnets,
+        enis,
+        route_tables,
+        acls,
+        snapshots,
+        addresses,
+        ebs_default,
+    ) = tokio::join!(
         async {
             let mut p = RegionPart::default();
             let r = if wanted.contains("ec2:instance") {
@@ -184,6 +196,63 @@ pub(super) async fn discover_region(
             };
             (p, r)
         },
+        async {
+            let mut p = RegionPart::default();
+            let r = if wanted.contains("ec2:snapshot") {
+                collect_pages!(
+                    p,
+                    region,
+                    "ec2:snapshot",
+                    "ec2:DescribeSnapshots",
+                    client.describe_snapshots().owner_ids("self"),
+                    snapshots
+                )
+            } else {
+                None
+            };
+            (p, r)
+        },
+        async {
+            let mut p = RegionPart::default();
+            // DescribeAddresses is not paginated.
+            let r = if wanted.contains("ec2:address") {
+                match client.describe_addresses().send().await {
+                    Ok(o) => Some(o.addresses.unwrap_or_default()),
+                    Err(e) => {
+                        p.errors.push(DiscoveryError {
+                            region: region.to_string(),
+                            kind: "ec2:address",
+                            action: "ec2:DescribeAddresses",
+                            message: error_text(&e),
+                        });
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            (p, r)
+        },
+        async {
+            let mut p = RegionPart::default();
+            let r = if wanted.contains("ec2:ebs-encryption-by-default") {
+                match client.get_ebs_encryption_by_default().send().await {
+                    Ok(o) => Some(o.ebs_encryption_by_default),
+                    Err(e) => {
+                        p.errors.push(DiscoveryError {
+                            region: region.to_string(),
+                            kind: "ec2:ebs-encryption-by-default",
+                            action: "ec2:GetEbsEncryptionByDefault",
+                            message: error_text(&e),
+                        });
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            (p, r)
+        },
     );
     for p in [
         &instances.0,
@@ -194,6 +263,9 @@ pub(super) async fn discover_region(
         &enis.0,
         &route_tables.0,
         &acls.0,
+        &snapshots.0,
+        &addresses.0,
+        &ebs_default.0,
     ] {
         part.errors.extend(p.errors.iter().cloned());
     }
@@ -322,6 +394,51 @@ pub(super) async fn discover_region(
             name_tag(s.tags()),
             s.tags(),
             subnet_doc(&s),
+        );
+    }
+    for snap in snapshots.1.unwrap_or_default() {
+        let id = snap.snapshot_id().unwrap_or_default();
+        let uid = arn("snapshot", id);
+        if let Some(v) = snap.volume_id() {
+            rel(&uid, "belongs_to", arn("volume", v));
+        }
+        if let Some(k) = snap.kms_key_id() {
+            rel(&uid, "encrypted_by", k.to_string());
+        }
+        push(
+            "ec2:snapshot",
+            id,
+            uid,
+            name_tag(snap.tags()),
+            snap.tags(),
+            snapshot_doc(&snap),
+        );
+    }
+    for addr in addresses.1.unwrap_or_default() {
+        let ip = addr.public_ip().unwrap_or_default();
+        let allocation = addr.allocation_id().unwrap_or("None");
+        let uid = arn("eip-allocation", allocation);
+        if let Some(i) = addr.instance_id() {
+            rel(&uid, "attached_to", arn("instance", i));
+        }
+        push(
+            "ec2:address",
+            ip,
+            uid,
+            name_tag(addr.tags()),
+            addr.tags(),
+            address_doc(&addr),
+        );
+    }
+    // The region's EBS encryption default, as a pseudo-resource named like Prowler's finding.
+    if let Some(Some(enabled)) = ebs_default.1 {
+        push(
+            "ec2:ebs-encryption-by-default",
+            account,
+            format!("arn:{}:ec2:{region}:{account}:volume", partition(region)),
+            None,
+            &[],
+            json!({ "EbsEncryptionByDefault": enabled }),
         );
     }
     for a in acls.1.unwrap_or_default() {
@@ -614,6 +731,34 @@ fn vpc_doc(v: &Vpc) -> Value {
         .s("State", v.state().map(|s| s.as_str()))
         .s("OwnerId", v.owner_id())
         .v("Tags", Some(tags_doc(v.tags())))
+        .done()
+}
+
+fn snapshot_doc(s: &Snapshot) -> Value {
+    Doc::default()
+        .s("SnapshotId", s.snapshot_id())
+        .s("VolumeId", s.volume_id())
+        .s("OwnerId", s.owner_id())
+        .b("Encrypted", s.encrypted())
+        .s("KmsKeyId", s.kms_key_id())
+        .s("State", s.state().map(|x| x.as_str()))
+        .s("StartTime", time(s.start_time()).as_deref())
+        .i("VolumeSize", s.volume_size().map(i64::from))
+        .s("Description", s.description())
+        .v("Tags", Some(tags_doc(s.tags())))
+        .done()
+}
+
+fn address_doc(a: &Address) -> Value {
+    Doc::default()
+        .s("PublicIp", a.public_ip())
+        .s("AllocationId", a.allocation_id())
+        .s("AssociationId", a.association_id())
+        .s("InstanceId", a.instance_id())
+        .s("NetworkInterfaceId", a.network_interface_id())
+        .s("PrivateIpAddress", a.private_ip_address())
+        .s("Domain", a.domain().map(|d| d.as_str()))
+        .v("Tags", Some(tags_doc(a.tags())))
         .done()
 }
 

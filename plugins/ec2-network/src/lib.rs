@@ -8,7 +8,7 @@ mod nacl;
 mod sg_ports;
 
 use citadel_plugin_sdk::aws::Kind;
-use citadel_plugin_sdk::aws::ec2::{Instance, Volume};
+use citadel_plugin_sdk::aws::ec2::{Address, Instance, Volume};
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
 pub use instance_ports::*;
@@ -56,6 +56,7 @@ citadel_plugin_sdk::export_pack!(
     NACL_PORT_22,
     NACL_PORT_3389,
     NetworkAclUnused,
+    ElasticIpUnassigned,
     InstancePublicIp,
     EbsVolumeEncryption,
 );
@@ -157,3 +158,38 @@ impl Check for EbsVolumeEncryption {
 
 #[cfg(test)]
 mod tests;
+
+/// `ec2_elastic_ip_unassigned`.
+pub struct ElasticIpUnassigned;
+
+impl Check for ElasticIpUnassigned {
+    fn info(&self) -> CheckInfo {
+        CheckInfo::new(
+            "ec2_elastic_ip_unassigned",
+            "Elastic IP is associated with an instance or network interface",
+            Severity::Low,
+        )
+        .description("Unassociated Elastic IPs cost money and can be picked up by whatever is attached next.")
+        .service("ec2")
+        .resource_type("AwsEc2Eip")
+        .remediation("Release Elastic IPs that nothing uses.")
+        .reads(&[Address::KIND])
+        .requirement("iso27001_2022", &["A.8.20", "A.8.21", "A.8.22"])
+        .requirement("aws_fsbp", &["EC2.12"])
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(inventory
+            .typed::<Address>()?
+            .into_iter()
+            .filter(|(_, a)| !a.public_ip.is_empty())
+            .map(|(res, a)| {
+                if a.association_id.as_deref().is_some_and(|id| !id.is_empty()) {
+                    Finding::pass(&res, format!("Elastic IP {} is associated with an instance or network interface.", a.public_ip))
+                } else {
+                    Finding::fail(&res, format!("Elastic IP {} is not associated with an instance or network interface.", a.public_ip))
+                }
+            })
+            .collect())
+    }
+}

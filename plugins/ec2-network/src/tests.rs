@@ -824,3 +824,29 @@ fn unused_network_acls() {
         ]
     );
 }
+
+#[test]
+fn elastic_ip_association() {
+    let f = Fixture::default()
+        .with("ec2:address", "54.1.1.1", json!({"PublicIp": "54.1.1.1", "AllocationId": "eipalloc-1", "AssociationId": "eipassoc-1"}))
+        .with("ec2:address", "54.2.2.2", json!({"PublicIp": "54.2.2.2", "AllocationId": "eipalloc-2"}));
+    let v: Vec<(Status, String)> = verdicts(&ElasticIpUnassigned, &f)
+        .into_iter()
+        .map(|(_, s, t)| (s, t))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            (
+                Status::Pass,
+                "Elastic IP 54.1.1.1 is associated with an instance or network interface."
+                    .to_string()
+            ),
+            (
+                Status::Fail,
+                "Elastic IP 54.2.2.2 is not associated with an instance or network interface."
+                    .to_string()
+            ),
+        ]
+    );
+}

@@ -354,3 +354,52 @@ pub struct PortRange {
     /// Last port.
     pub to: Option<i64>,
 }
+
+/// An EBS snapshot owned by the account (`ec2:snapshot`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Snapshot {
+    /// `snap-…`
+    pub snapshot_id: String,
+    /// Volume it was taken from.
+    pub volume_id: Option<String>,
+    /// Encrypted at rest.
+    pub encrypted: bool,
+    /// KMS key, when encrypted.
+    pub kms_key_id: Option<String>,
+}
+
+impl Kind for Snapshot {
+    const KIND: &'static str = "ec2:snapshot";
+}
+
+/// An Elastic IP address (`ec2:address`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Address {
+    /// The public IPv4 address.
+    pub public_ip: String,
+    /// `eipalloc-…`
+    pub allocation_id: Option<String>,
+    /// Present when associated with an instance or interface.
+    pub association_id: Option<String>,
+    /// Instance it is associated with.
+    pub instance_id: Option<String>,
+}
+
+impl Kind for Address {
+    const KIND: &'static str = "ec2:address";
+}
+
+/// A region's EBS encryption-by-default setting (`ec2:ebs-encryption-by-default`,
+/// one pseudo-resource per region, uid `arn:…:ec2:<region>:<account>:volume`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EbsEncryptionByDefault {
+    /// Whether new volumes are encrypted by default.
+    pub ebs_encryption_by_default: bool,
+}
+
+impl Kind for EbsEncryptionByDefault {
+    const KIND: &'static str = "ec2:ebs-encryption-by-default";
+}
