@@ -4,6 +4,9 @@ use std::fmt::Write;
 
 use crate::scan::ScanReport;
 
+/// Most failing or erroring findings listed per integration.
+const MAX_LISTED: usize = 40;
+
 /// Render the report for a terminal.
 pub(crate) fn render(report: &ScanReport) -> String {
     let mut out = String::new();
@@ -51,7 +54,13 @@ pub(crate) fn render(report: &ScanReport) -> String {
                 .collect();
             let _ = writeln!(out, "  failed by severity: {}", sev.join(", "));
         }
-        for f in &i.findings {
+        // Passing findings are counted above; list what needs attention, capped.
+        let attention: Vec<_> = i
+            .findings
+            .iter()
+            .filter(|f| f.status.as_str() != "pass")
+            .collect();
+        for f in attention.iter().take(MAX_LISTED) {
             let _ = writeln!(
                 out,
                 "    {:<5} {:<8} {}  {}\n          {}",
@@ -60,6 +69,13 @@ pub(crate) fn render(report: &ScanReport) -> String {
                 f.check_id,
                 f.resource,
                 f.status_extended
+            );
+        }
+        if attention.len() > MAX_LISTED {
+            let _ = writeln!(
+                out,
+                "    … and {} more (all findings: --json)",
+                attention.len() - MAX_LISTED
             );
         }
         let _ = writeln!(

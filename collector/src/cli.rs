@@ -363,6 +363,9 @@ fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Non-passing results listed per check in the human `findings` output.
+const PER_CHECK: usize = 3;
+
 async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
     let config = CollectorConfig::load(dir)?;
     let store = Store::open(&config.database_url_in(dir)).await?;
@@ -408,15 +411,30 @@ async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
     }
     let failing: Vec<_> = list.iter().filter(|f| f["status"] != "pass").collect();
     if !failing.is_empty() {
-        println!("\nNot passing:");
-        for f in failing {
-            println!(
-                "  [{}] {} {}\n      {}",
-                f["status"].as_str().unwrap_or(""),
-                f["check_id"].as_str().unwrap_or(""),
-                f["resource"].as_str().unwrap_or(""),
-                f["status_extended"].as_str().unwrap_or("")
-            );
+        println!(
+            "\nNot passing ({}), by check (first {PER_CHECK} of each; all of them: --json):",
+            failing.len()
+        );
+        let mut by_check = std::collections::BTreeMap::<&str, Vec<&serde_json::Value>>::new();
+        for f in &failing {
+            by_check
+                .entry(f["check_id"].as_str().unwrap_or(""))
+                .or_default()
+                .push(f);
+        }
+        for (check, list) in &by_check {
+            println!("  {check} ({})", list.len());
+            for f in list.iter().take(PER_CHECK) {
+                println!(
+                    "    [{}] {}\n        {}",
+                    f["status"].as_str().unwrap_or(""),
+                    f["resource"].as_str().unwrap_or(""),
+                    f["status_extended"].as_str().unwrap_or("")
+                );
+            }
+            if list.len() > PER_CHECK {
+                println!("    … and {} more", list.len() - PER_CHECK);
+            }
         }
     }
     Ok(())
