@@ -178,12 +178,32 @@ async fn scan_scenario(backend: Backend) {
     assert_eq!(core, expected);
     // Every other security-group exposure check judged both in-use groups, and
     // neither has all ports open.
+    // (Group hygiene checks judge every group, in use or not; counted below.)
+    let hygiene = [
+        "ec2_securitygroup_from_launch_wizard",
+        "ec2_securitygroup_with_many_ingress_egress_rules",
+    ];
     let sg_checks: BTreeSet<&str> = stored
         .iter()
-        .filter(|r| r.0.starts_with("ec2_securitygroup_"))
+        .filter(|r| r.0.starts_with("ec2_securitygroup_") && !hygiene.contains(&r.0.as_str()))
         .map(|r| r.0.as_str())
         .collect();
     assert_eq!(sg_checks.len(), 18, "{sg_checks:?}");
+    // Two VPCs, each with its default group, plus the two seeded groups; the
+    // default groups are not in use, so the default-group check says nothing.
+    let groups = ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .unwrap()
+        .security_groups
+        .unwrap_or_default();
+    assert_eq!(groups.len(), 4);
+    for check in hygiene {
+        let rows: Vec<&Row4> = stored.iter().filter(|r| r.0 == check).collect();
+        assert_eq!(rows.len(), groups.len(), "{check}: {rows:?}");
+        assert!(rows.iter().all(|r| r.2 == "pass"), "{rows:?}");
+    }
     for check in &sg_checks {
         let rows: Vec<&Row4> = stored.iter().filter(|r| r.0 == *check).collect();
         assert_eq!(rows.len(), 2, "{check}: {rows:?}");
@@ -277,7 +297,15 @@ async fn scan_scenario(backend: Backend) {
     assert_eq!(by_check("ec2_elastic_ip_unassigned"), 0);
     assert_eq!(
         stored.len(),
-        expected.len() + 17 * 2 + 6 * 2 + 17 * 2 + 3 * 2 + snapshots.len() + volumes.len() + 1
+        expected.len()
+            + 17 * 2
+            + 6 * 2
+            + 17 * 2
+            + 3 * 2
+            + snapshots.len()
+            + volumes.len()
+            + 1
+            + 2 * groups.len()
     );
 
     // The signed bytes are stored verbatim and match what the agent wrote.

@@ -541,3 +541,124 @@ impl Check for SecurityGroupAnyPortFromIp {
             .collect())
     }
 }
+
+/// `ec2_securitygroup_from_launch_wizard`.
+pub struct SecurityGroupFromLaunchWizard;
+
+impl Check for SecurityGroupFromLaunchWizard {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_from_launch_wizard",
+            "Security group not created using the EC2 Launch Wizard",
+            Severity::Medium,
+            &[ISO],
+        )
+        .reads(&[SecurityGroup::KIND])
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        // Every group: no in-use gate for this one.
+        Ok(inventory
+            .typed::<SecurityGroup>()?
+            .into_iter()
+            .map(|(res, sg)| {
+                if sg.group_name.contains("launch-wizard") {
+                    Finding::fail(
+                        &res,
+                        format!("{} was created using the EC2 Launch Wizard.", who(&sg)),
+                    )
+                } else {
+                    Finding::pass(
+                        &res,
+                        format!("{} was not created using the EC2 Launch Wizard.", who(&sg)),
+                    )
+                }
+            })
+            .collect())
+    }
+}
+
+/// Prowler's default `max_security_group_rules`.
+pub const DEFAULT_MAX_SECURITY_GROUP_RULES: u64 = 50;
+
+/// `ec2_securitygroup_with_many_ingress_egress_rules`.
+pub struct SecurityGroupManyRules;
+
+impl Check for SecurityGroupManyRules {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_with_many_ingress_egress_rules",
+            "Security group has 50 or fewer inbound rules and 50 or fewer outbound rules",
+            Severity::Medium,
+            &[ISO],
+        )
+        .reads(&[SecurityGroup::KIND])
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        let max = inventory.config_u64("max_security_group_rules", DEFAULT_MAX_SECURITY_GROUP_RULES)
+            as usize;
+        Ok(inventory
+            .typed::<SecurityGroup>()?
+            .into_iter()
+            .map(|(res, sg)| {
+                let (n_in, n_out) = (sg.ip_permissions.len(), sg.ip_permissions_egress.len());
+                // Prowler uses the same text for both verdicts.
+                let text = format!(
+                    "{} has {n_in} inbound rules and {n_out} outbound rules.",
+                    who(&sg)
+                );
+                if n_in > max || n_out > max {
+                    Finding::fail(&res, text)
+                } else {
+                    Finding::pass(&res, text)
+                }
+            })
+            .collect())
+    }
+}
+
+/// `ec2_securitygroup_default_restrict_traffic`.
+pub struct SecurityGroupDefaultRestrictTraffic;
+
+impl Check for SecurityGroupDefaultRestrictTraffic {
+    fn info(&self) -> CheckInfo {
+        info(
+            "ec2_securitygroup_default_restrict_traffic",
+            "VPC default security group has no inbound or outbound rules",
+            Severity::High,
+            &[
+                ISO,
+                ("nist_csf_2.0", &["ac_5", "ip_1"]),
+                ("cis_7.0", &["6.5"]),
+                ("aws_fsbp", &["EC2.2"]),
+            ],
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(groups_in_use(inventory)?
+            .into_iter()
+            .filter(|(_, sg)| sg.group_name == "default")
+            .map(|(res, sg)| {
+                if sg.ip_permissions.is_empty() && sg.ip_permissions_egress.is_empty() {
+                    Finding::pass(
+                        &res,
+                        format!(
+                            "Default Security Group ({}) rules do not allow traffic.",
+                            sg.group_id
+                        ),
+                    )
+                } else {
+                    Finding::fail(
+                        &res,
+                        format!(
+                            "Default Security Group ({}) rules allow traffic.",
+                            sg.group_id
+                        ),
+                    )
+                }
+            })
+            .collect())
+    }
+}

@@ -850,3 +850,80 @@ fn elastic_ip_association() {
         ]
     );
 }
+
+#[test]
+fn security_group_hygiene() {
+    let f = Fixture::default()
+        .with(
+            "ec2:security-group",
+            "sg-a",
+            json!({"GroupId": "sg-a", "GroupName": "launch-wizard-3"}),
+        )
+        .with(
+            "ec2:security-group",
+            "sg-b",
+            json!({"GroupId": "sg-b", "GroupName": "web"}),
+        );
+    let v: Vec<(Status, String)> = verdicts(&SecurityGroupFromLaunchWizard, &f)
+        .into_iter()
+        .map(|(_, s, t)| (s, t))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            (
+                Status::Fail,
+                "Security group launch-wizard-3 (sg-a) was created using the EC2 Launch Wizard."
+                    .to_string()
+            ),
+            (
+                Status::Pass,
+                "Security group web (sg-b) was not created using the EC2 Launch Wizard."
+                    .to_string()
+            ),
+        ]
+    );
+
+    let rules: Vec<serde_json::Value> = (0..3).map(|p| world("tcp", p, p)).collect();
+    let f = Fixture::default().with(
+        "ec2:security-group",
+        "sg-a",
+        json!({"GroupId": "sg-a", "GroupName": "many", "IpPermissions": rules}),
+    );
+    let text = "Security group many (sg-a) has 3 inbound rules and 0 outbound rules.".to_string();
+    assert_eq!(verdicts(&SecurityGroupManyRules, &f)[0].1, Status::Pass);
+    assert_eq!(verdicts(&SecurityGroupManyRules, &f)[0].2, text);
+    let strict = f.with_config("max_security_group_rules", "2");
+    let v = verdicts(&SecurityGroupManyRules, &strict);
+    assert_eq!((v[0].1, v[0].2.clone()), (Status::Fail, text));
+
+    // Only in-use default groups; a fresh default group allows traffic.
+    let fresh = json!({"GroupId": "sg-used", "GroupName": "default", "VpcId": "vpc-1",
+        "IpPermissions": [{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-used"}]}],
+        "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]});
+    let (s, t) = one_verdict(
+        &SecurityGroupDefaultRestrictTraffic,
+        network().with("ec2:security-group", "sg-used", fresh),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Fail,
+            "Default Security Group (sg-used) rules allow traffic.".to_string()
+        )
+    );
+    let empty = json!({"GroupId": "sg-used", "GroupName": "default", "VpcId": "vpc-1"});
+    let (s, t) = one_verdict(
+        &SecurityGroupDefaultRestrictTraffic,
+        network().with("ec2:security-group", "sg-used", empty),
+    );
+    assert_eq!(
+        (s, t),
+        (
+            Status::Pass,
+            "Default Security Group (sg-used) rules do not allow traffic.".to_string()
+        )
+    );
+    let named = network().with("ec2:security-group", "sg-used", sg("sg-used", json!([])));
+    assert!(verdicts(&SecurityGroupDefaultRestrictTraffic, &named).is_empty());
+}
