@@ -241,7 +241,7 @@ async fn scan_scenario(backend: Backend) {
                 && r.0 != PUBLIC_IP
         })
         .collect();
-    assert_eq!(compute.len(), 6 * 2, "{compute:?}");
+    assert_eq!(compute.len(), 8 * 2, "{compute:?}");
     for r in &compute {
         let ours = [&estate.public_instance, &estate.private_instance]
             .iter()
@@ -295,17 +295,43 @@ async fn scan_scenario(backend: Backend) {
     );
     assert_eq!(default_enc[0].3, "EBS Default Encryption is not activated.");
     assert_eq!(by_check("ec2_elastic_ip_unassigned"), 0);
+    // VPC checks: the web instance's default subnet hands out public IPs, the
+    // private one does not; the internal VPC has a single Availability Zone.
+    let vpc_rows = |id: &str| -> Vec<(String, String)> {
+        stored
+            .iter()
+            .filter(|r| r.0 == id)
+            .map(|r| (r.2.clone(), r.3.clone()))
+            .collect()
+    };
+    let subnets = vpc_rows("vpc_subnet_no_public_ip_by_default");
+    assert_eq!(
+        subnets.iter().filter(|r| r.0 == "fail").count(),
+        1,
+        "{subnets:?}"
+    );
+    assert_eq!(subnets.len(), 2, "{subnets:?}");
+    let azs = vpc_rows("vpc_subnet_different_az");
+    assert!(
+        azs.iter().any(|r| r.0 == "fail"
+            && r.1
+                .starts_with("VPC internal has only subnets in us-east-1")),
+        "{azs:?}"
+    );
+    assert_eq!(azs.len(), 2, "{azs:?}");
     assert_eq!(
         stored.len(),
         expected.len()
             + 17 * 2
-            + 6 * 2
+            + 8 * 2
             + 17 * 2
             + 3 * 2
             + snapshots.len()
             + volumes.len()
             + 1
             + 2 * groups.len()
+            + 2
+            + 2
     );
 
     // The signed bytes are stored verbatim and match what the agent wrote.

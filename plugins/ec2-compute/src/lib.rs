@@ -18,7 +18,36 @@ citadel_plugin_sdk::export_pack!(
     InstanceOlderThanSpecificDays,
     InstanceParavirtualType,
     InstanceUsesSingleEni,
+    InstanceStoppedOlderThanSpecificDays,
+    InstanceInternetFacingWithProfile,
 );
+
+/// Prowler's default `max_ec2_instance_stopped_days`.
+pub const DEFAULT_MAX_STOPPED_DAYS: u64 = 30;
+
+fn now_seconds() -> Result<i64, String> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs() as i64)
+}
+
+/// The stop time in a `StateTransitionReason` such as
+/// `User initiated (2016-09-14 15:07:39 GMT)`, as Unix seconds.
+pub fn stop_time(reason: &str) -> Option<i64> {
+    let start = reason.find('(')?;
+    let rest = &reason[start + 1..];
+    let stamp = rest
+        .strip_suffix(')')
+        .unwrap_or(rest)
+        .split(" GMT)")
+        .next()?;
+    let stamp = stamp.strip_suffix(" GMT")?;
+    if stamp.len() != 19 {
+        return None;
+    }
+    unix_seconds(stamp)
+}
 
 /// Prowler's default `max_ec2_instance_age_in_days`.
 pub const DEFAULT_MAX_AGE_DAYS: u64 = 180;
@@ -373,6 +402,95 @@ impl Check for InstanceUsesSingleEni {
                             i.instance_id
                         ),
                     )
+                }
+            })
+            .collect())
+    }
+}
+
+/// `ec2_instance_stopped_older_than_specific_days`.
+pub struct InstanceStoppedOlderThanSpecificDays;
+
+impl Check for InstanceStoppedOlderThanSpecificDays {
+    fn info(&self) -> CheckInfo {
+        base(
+            "ec2_instance_stopped_older_than_specific_days",
+            "EC2 instance has not been stopped longer than the configured maximum days",
+            Severity::Low,
+        )
+        .description(
+            "Long-stopped instances keep volumes, addresses and stale software around \
+             (audit setting max_ec2_instance_stopped_days, default 30).",
+        )
+        .remediation(
+            "Terminate instances that stay stopped, after keeping what their volumes hold.",
+        )
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        let max_days =
+            inventory.config_u64("max_ec2_instance_stopped_days", DEFAULT_MAX_STOPPED_DAYS) as i64;
+        let now = now_seconds()?;
+        Ok(inventory
+            .typed::<Instance>()?
+            .into_iter()
+            .map(|(res, i)| {
+                if i.state.name != "stopped" {
+                    return Finding::pass(&res, format!("EC2 Instance {} is not stopped.", i.instance_id));
+                }
+                let Some(stopped) = i.state_transition_reason.as_deref().and_then(stop_time) else {
+                    return Finding::pass(
+                        &res,
+                        format!("EC2 Instance {} is stopped but stop time could not be determined.", i.instance_id),
+                    );
+                };
+                let days = (now - stopped).div_euclid(86_400);
+                if days > max_days {
+                    Finding::fail(
+                        &res,
+                        format!("EC2 Instance {} has been stopped longer than {max_days} days ({days} days).", i.instance_id),
+                    )
+                } else {
+                    Finding::pass(
+                        &res,
+                        format!("EC2 Instance {} has not been stopped longer than {max_days} days ({days} days).", i.instance_id),
+                    )
+                }
+            })
+            .collect())
+    }
+}
+
+/// `ec2_instance_internet_facing_with_instance_profile`.
+pub struct InstanceInternetFacingWithProfile;
+
+impl Check for InstanceInternetFacingWithProfile {
+    fn info(&self) -> CheckInfo {
+        base(
+            "ec2_instance_internet_facing_with_instance_profile",
+            "EC2 instance is not internet-facing with an instance profile attached",
+            Severity::High,
+        )
+        .description("A public instance with a role turns any remote code execution into cloud credentials.")
+        .remediation("Move the instance behind a load balancer or remove its public IP, and scope its role tightly.")
+        .requirement("iso27001_2022", &["A.8.20", "A.8.21", "A.8.22"])
+    }
+
+    fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
+        Ok(live(inventory)?
+            .into_iter()
+            .map(|(res, i)| {
+                let ip = i.public_ip_address.as_deref().filter(|ip| !ip.is_empty());
+                let profile = i.iam_instance_profile.as_ref().filter(|p| !p.arn.is_empty());
+                match (ip, profile) {
+                    (Some(ip), Some(p)) => Finding::fail(
+                        &res,
+                        format!("EC2 Instance {} at IP {ip} is internet-facing with Instance Profile {}.", i.instance_id, p.arn),
+                    ),
+                    _ => Finding::pass(
+                        &res,
+                        format!("EC2 Instance {} is not internet facing with an instance profile.", i.instance_id),
+                    ),
                 }
             })
             .collect())

@@ -339,3 +339,100 @@ fn every_exported_check_has_unique_id_and_declares_reads() {
     assert_eq!(ids.len(), checks.len());
     assert!(checks.iter().all(|c| !c.info().reads.is_empty()));
 }
+
+#[test]
+fn stopped_instances_by_stop_time() {
+    let reason = |days: i64| {
+        let t = days_ago(days);
+        format!("User initiated ({} {} GMT)", &t[0..10], &t[11..19])
+    };
+    assert_eq!(
+        stop_time("User initiated (2016-09-14 15:07:39 GMT)"),
+        Some(1_473_865_659)
+    );
+    assert_eq!(stop_time("User initiated"), None);
+    let f = fixture(&[
+        instance(
+            "i-long",
+            "stopped",
+            json!({"StateTransitionReason": reason(31)}),
+        ),
+        instance(
+            "i-short",
+            "stopped",
+            json!({"StateTransitionReason": reason(30)}),
+        ),
+        instance(
+            "i-odd",
+            "stopped",
+            json!({"StateTransitionReason": "Server.ScheduledStop"}),
+        ),
+        instance("i-run", "running", json!({})),
+    ]);
+    assert_eq!(
+        verdicts(&InstanceStoppedOlderThanSpecificDays, &f),
+        vec![
+            v(
+                "i-long",
+                Status::Fail,
+                "EC2 Instance i-long has been stopped longer than 30 days (31 days)."
+            ),
+            v(
+                "i-odd",
+                Status::Pass,
+                "EC2 Instance i-odd is stopped but stop time could not be determined."
+            ),
+            v("i-run", Status::Pass, "EC2 Instance i-run is not stopped."),
+            v(
+                "i-short",
+                Status::Pass,
+                "EC2 Instance i-short has not been stopped longer than 30 days (30 days)."
+            ),
+        ]
+    );
+}
+
+#[test]
+fn internet_facing_with_profile() {
+    let arn = "arn:aws:iam::123456789012:instance-profile/web";
+    let f = fixture(&[
+        instance(
+            "i-1",
+            "running",
+            json!({"PublicIpAddress": "54.1.2.3", "IamInstanceProfile": {"Arn": arn}}),
+        ),
+        instance("i-2", "running", json!({"PublicIpAddress": "54.1.2.4"})),
+        instance(
+            "i-3",
+            "running",
+            json!({"IamInstanceProfile": {"Arn": arn}}),
+        ),
+        instance(
+            "i-4",
+            "terminated",
+            json!({"PublicIpAddress": "54.1.2.5", "IamInstanceProfile": {"Arn": arn}}),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&InstanceInternetFacingWithProfile, &f),
+        vec![
+            v(
+                "i-1",
+                Status::Fail,
+                &format!(
+                    "EC2 Instance i-1 at IP 54.1.2.3 is internet-facing with Instance Profile {arn}."
+                )
+            ),
+            v(
+                "i-2",
+                Status::Pass,
+                "EC2 Instance i-2 is not internet facing with an instance profile."
+            ),
+            v(
+                "i-3",
+                Status::Pass,
+                "EC2 Instance i-3 is not internet facing with an instance profile."
+            ),
+        ]
+    );
+}

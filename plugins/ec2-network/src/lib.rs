@@ -6,6 +6,7 @@ mod internet;
 mod ip;
 mod nacl;
 mod sg_ports;
+mod vpc;
 
 use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{Address, Instance, Volume};
@@ -15,6 +16,7 @@ pub use instance_ports::*;
 pub use internet::{SecurityGroupUsage, rule_open_to_internet};
 pub use nacl::*;
 pub use sg_ports::*;
+pub use vpc::{SubnetNoPublicIpByDefault, VpcSubnetDifferentAz};
 
 citadel_plugin_sdk::export_pack!(
     SecurityGroupAllPorts,
@@ -60,6 +62,8 @@ citadel_plugin_sdk::export_pack!(
     NACL_PORT_3389,
     NetworkAclUnused,
     ElasticIpUnassigned,
+    SubnetNoPublicIpByDefault,
+    VpcSubnetDifferentAz,
     InstancePublicIp,
     EbsVolumeEncryption,
 );

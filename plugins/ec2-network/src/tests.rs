@@ -927,3 +927,51 @@ fn security_group_hygiene() {
     let named = network().with("ec2:security-group", "sg-used", sg("sg-used", json!([])));
     assert!(verdicts(&SecurityGroupDefaultRestrictTraffic, &named).is_empty());
 }
+
+#[test]
+fn subnets_in_use() {
+    let f = Fixture::default()
+        .with("ec2:vpc", "vpc-1", json!({"VpcId": "vpc-1"}))
+        .with("ec2:vpc", "vpc-2", json!({"VpcId": "vpc-2"}))
+        .with("ec2:vpc", "vpc-idle", json!({"VpcId": "vpc-idle"}))
+        .with("ec2:subnet", "subnet-a", json!({"SubnetId": "subnet-a", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a", "MapPublicIpOnLaunch": true}))
+        .with("ec2:subnet", "subnet-b", json!({"SubnetId": "subnet-b", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1b"}))
+        .with("ec2:subnet", "subnet-c", json!({"SubnetId": "subnet-c", "VpcId": "vpc-2", "AvailabilityZone": "us-east-1a"}))
+        .with("ec2:network-interface", "eni-1", json!({"NetworkInterfaceId": "eni-1", "VpcId": "vpc-1", "SubnetId": "subnet-a"}))
+        .with("ec2:network-interface", "eni-2", json!({"NetworkInterfaceId": "eni-2", "VpcId": "vpc-2", "SubnetId": "subnet-c"}));
+    let short = |v: Vec<(String, Status, String)>| {
+        v.into_iter()
+            .map(|(u, s, t)| (u.rsplit('/').next().unwrap().to_string(), s, t))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        short(verdicts(&SubnetNoPublicIpByDefault, &f)),
+        vec![
+            (
+                "subnet-a".to_string(),
+                Status::Fail,
+                "VPC subnet subnet-a assigns public IP by default.".to_string()
+            ),
+            (
+                "subnet-c".to_string(),
+                Status::Pass,
+                "VPC subnet subnet-c does NOT assign public IP by default.".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        short(verdicts(&VpcSubnetDifferentAz, &f)),
+        vec![
+            (
+                "vpc-1".to_string(),
+                Status::Pass,
+                "VPC vpc-1 has subnets in more than one availability zone.".to_string()
+            ),
+            (
+                "vpc-2".to_string(),
+                Status::Fail,
+                "VPC vpc-2 has only subnets in us-east-1a.".to_string()
+            ),
+        ]
+    );
+}

@@ -37,6 +37,8 @@ pub struct Instance {
     pub monitoring: Option<Monitoring>,
     /// Attached network interfaces.
     pub network_interfaces: Vec<InstanceNetworkInterface>,
+    /// Why the state last changed, e.g. `User initiated (2016-09-14 15:07:39 GMT)`.
+    pub state_transition_reason: Option<String>,
 }
 
 /// Instance metadata service settings.
