@@ -14,10 +14,11 @@ fn name_or_id(res: &Resource) -> String {
         .unwrap_or_else(|| res.id.clone())
 }
 
-/// (region, subnet) and (region, VPC) pairs that hold a network interface.
-fn in_use(
-    inventory: &dyn Inventory,
-) -> Result<(BTreeSet<(String, String)>, BTreeSet<(String, String)>), String> {
+/// (region, id) pairs.
+type Regional = BTreeSet<(String, String)>;
+
+/// Subnets and VPCs, by region, that hold a network interface.
+fn in_use(inventory: &dyn Inventory) -> Result<(Regional, Regional), String> {
     let mut subnets = BTreeSet::new();
     let mut vpcs = BTreeSet::new();
     for (r, n) in inventory.typed::<NetworkInterface>()? {
