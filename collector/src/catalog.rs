@@ -112,7 +112,7 @@ pub struct Catalog {
     /// Corrections by check id.
     pub overrides: BTreeMap<String, Override>,
     /// Requirement → SCF controls, for derivation.
-    by_requirement: HashMap<(&'static str, String), Vec<usize>>,
+    by_requirement: HashMap<(String, String), Vec<usize>>,
     /// SCF control → its mappings.
     by_control: HashMap<String, Vec<usize>>,
 }
@@ -353,7 +353,7 @@ impl Catalog {
         self.by_control.clear();
         for (i, m) in self.mappings.iter().enumerate() {
             self.by_requirement
-                .entry((m.framework_id, m.ref_id.clone()))
+                .entry((m.framework_id.to_string(), m.ref_id.clone()))
                 .or_default()
                 .push(i);
             self.by_control.entry(m.scf_id.clone()).or_default().push(i);
@@ -372,14 +372,7 @@ impl Catalog {
         framework_id: &str,
         ref_id: &str,
     ) -> impl Iterator<Item = &ScfMapping> {
-        let key = (
-            FRAMEWORKS
-                .iter()
-                .map(|f| f.0)
-                .find(|f| *f == framework_id)
-                .unwrap_or(""),
-            ref_id.to_string(),
-        );
+        let key = (framework_id.to_string(), ref_id.to_string());
         self.by_requirement
             .get(&key)
             .into_iter()

@@ -32,6 +32,14 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The `tests` package directory, read at run time: a build cache shared
+/// between checkouts may hand us a binary compiled in another one.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// Directory holding this build's binaries.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current executable");
@@ -70,7 +78,7 @@ pub fn plugins_build_dir() -> PathBuf {
 pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
     use citadel_agent::plugin_host::trust;
     std::fs::create_dir_all(dir)?;
-    let key = ed25519_dalek::SigningKey::generate(&mut rand_core_os());
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     for file in [PACK_FILE, COMPUTE_PACK_FILE, STORAGE_PACK_FILE] {
         let src = plugins_build_dir().join(file);
         if !src.exists() {
@@ -85,10 +93,6 @@ pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
         std::fs::write(trust::sig_path(&dst), serde_json::to_string_pretty(&sig)?)?;
     }
     Ok(trust::key_id(&key.verifying_key()))
-}
-
-fn rand_core_os() -> rand::rngs::OsRng {
-    rand::rngs::OsRng
 }
 
 fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
@@ -268,7 +272,6 @@ impl Drop for Collector {
 pub struct Agent {
     /// `agent.toml`
     pub config: PathBuf,
-    moto_endpoint: String,
 }
 
 impl Agent {
@@ -294,10 +297,7 @@ impl Agent {
                 regions.join(", ")
             ),
         )?;
-        Ok(Self {
-            config,
-            moto_endpoint: moto_endpoint.to_string(),
-        })
+        Ok(Self { config })
     }
 
     /// A `citadel-agent` command with this config and moto credentials.
@@ -309,8 +309,7 @@ impl Agent {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env("CITADEL_MOTO", &self.moto_endpoint);
+            .env_remove("AWS_PROFILE");
         Ok(cmd)
     }
 

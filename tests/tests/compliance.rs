@@ -364,7 +364,8 @@ async fn catalog_import_is_idempotent_and_loads_descriptions() {
         text.contains("0 created, 0 updated, 0 mappings added"),
         "{text}"
     );
-    let scf = manifest_dir().join("../../shared/reference/catalog/scf/scf_catalog_2025.2.2.json");
+    let scf = citadel_e2e::manifest_dir()
+        .join("../../shared/reference/catalog/scf/scf_catalog_2025.2.2.json");
     if scf.exists() {
         let out = run_ok(w.collector.command().unwrap().args([
             "catalog",
@@ -388,12 +389,4 @@ async fn catalog_import_is_idempotent_and_loads_descriptions() {
         .unwrap()
         .get(0);
     assert!(imports >= 2);
-}
-
-/// The package directory, read at run time: a build cache shared between
-/// checkouts may hand us a binary compiled in another one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }

@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn deploy_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
-        .join("../deploy/aws")
+    citadel_e2e::manifest_dir().join("../deploy/aws")
 }
 
 /// Every action discovery can call.

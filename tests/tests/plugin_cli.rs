@@ -29,7 +29,7 @@ fn text(o: &Output) -> String {
 }
 
 fn sdk_path() -> PathBuf {
-    manifest_dir().join("../plugins/sdk")
+    citadel_e2e::manifest_dir().join("../plugins/sdk")
 }
 
 #[test]
@@ -206,12 +206,4 @@ fn scaffold_build_test_sign_inspect() {
         "{}",
         text(&out)
     );
-}
-
-/// The package directory, read at run time: a build cache shared between
-/// checkouts may hand us a binary compiled in another one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }

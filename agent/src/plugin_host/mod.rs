@@ -601,30 +601,20 @@ pub struct InventoryView {
 impl InventoryView {
     /// Index discovered resources for plugin calls.
     pub fn new(resources: &[Resource], audit: BTreeMap<String, String>) -> Self {
-        let mut by_kind: BTreeMap<String, Vec<types::Resource>> = BTreeMap::new();
-        let mut uids = BTreeMap::new();
-        for r in resources {
-            uids.insert(r.uid.clone(), r.kind.to_string());
-            by_kind
-                .entry(r.kind.to_string())
-                .or_default()
-                .push(types::Resource {
-                    uid: r.uid.clone(),
-                    id: r.id.clone(),
-                    kind: r.kind.to_string(),
-                    region: r.region.clone(),
-                    account: r.account.clone(),
-                    name: r.name.clone(),
-                    tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                    document: r.document.clone(),
-                });
-        }
-        Self {
-            by_kind,
-            uids,
-            audit,
-            now: Self::default_now(),
-        }
+        let resources = resources
+            .iter()
+            .map(|r| types::Resource {
+                uid: r.uid.clone(),
+                id: r.id.clone(),
+                kind: r.kind.to_string(),
+                region: r.region.clone(),
+                account: r.account.clone(),
+                name: r.name.clone(),
+                tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                document: r.document.clone(),
+            })
+            .collect();
+        Self::from_resources(resources, audit)
     }
 
     /// Index resources given directly (fixtures, benchmarks).
