@@ -71,22 +71,43 @@ impl Inventory {
     }
 }
 
-/// Inventory kinds discovery can serve, with the API action that reads each.
-pub const KINDS: &[(&str, &str)] = &[
-    ("ec2:instance", "ec2:DescribeInstances"),
-    ("ec2:security-group", "ec2:DescribeSecurityGroups"),
-    ("ec2:volume", "ec2:DescribeVolumes"),
-    ("ec2:vpc", "ec2:DescribeVpcs"),
-    ("ec2:subnet", "ec2:DescribeSubnets"),
-    ("ec2:network-interface", "ec2:DescribeNetworkInterfaces"),
-    ("ec2:route-table", "ec2:DescribeRouteTables"),
-    ("ec2:network-acl", "ec2:DescribeNetworkAcls"),
-    ("ec2:snapshot", "ec2:DescribeSnapshots"),
-    ("ec2:address", "ec2:DescribeAddresses"),
+/// Inventory kinds discovery can serve, with the API actions that read each.
+pub const KINDS: &[(&str, &[&str])] = &[
+    ("ec2:instance", &["ec2:DescribeInstances"]),
+    ("ec2:security-group", &["ec2:DescribeSecurityGroups"]),
+    ("ec2:volume", &["ec2:DescribeVolumes"]),
+    ("ec2:vpc", &["ec2:DescribeVpcs"]),
+    ("ec2:subnet", &["ec2:DescribeSubnets"]),
+    ("ec2:network-interface", &["ec2:DescribeNetworkInterfaces"]),
+    ("ec2:route-table", &["ec2:DescribeRouteTables"]),
+    ("ec2:network-acl", &["ec2:DescribeNetworkAcls"]),
+    ("ec2:snapshot", &["ec2:DescribeSnapshots"]),
+    ("ec2:address", &["ec2:DescribeAddresses"]),
     (
         "ec2:ebs-encryption-by-default",
-        "ec2:GetEbsEncryptionByDefault",
+        &["ec2:GetEbsEncryptionByDefault"],
     ),
+    ("ec2:flow-log", &["ec2:DescribeFlowLogs"]),
+    ("ec2:vpc-endpoint", &["ec2:DescribeVpcEndpoints"]),
+    (
+        "ec2:vpc-endpoint-service",
+        &[
+            "ec2:DescribeVpcEndpointServices",
+            "ec2:DescribeVpcEndpointServicePermissions",
+        ],
+    ),
+    (
+        "ec2:vpc-peering-connection",
+        &["ec2:DescribeVpcPeeringConnections"],
+    ),
+    ("ec2:vpn-connection", &["ec2:DescribeVpnConnections"]),
+    ("ec2:transit-gateway", &["ec2:DescribeTransitGateways"]),
+    (
+        "ec2:client-vpn-endpoint",
+        &["ec2:DescribeClientVpnEndpoints"],
+    ),
+    // The account itself, for account-level VPC checks; their verdicts rest on DescribeVpcs.
+    ("ec2:vpc-account", &["ec2:DescribeVpcs"]),
 ];
 
 /// Discover every configured region of `integration`.
@@ -129,11 +150,36 @@ pub async fn discover(
         inventory.relationships.extend(part.relationships);
         inventory.errors.extend(part.errors);
     }
+    if wanted.contains(VPC_ACCOUNT)
+        && let Some(first) = integration.regions.first()
+    {
+        inventory
+            .resources
+            .push(vpc_account(&account, first, &integration.regions));
+    }
     // Regions finish in any order; keep batches reproducible.
     inventory.resources.sort_by(|a, b| a.uid.cmp(&b.uid));
     inventory.relationships.sort();
     inventory.relationships.dedup();
     Ok(inventory)
+}
+
+const VPC_ACCOUNT: &str = "ec2:vpc-account";
+
+/// The scanned account as one resource for account-level VPC checks, in the
+/// integration's first region: `arn:…:ec2:<region>:<account>:vpc`, the resource
+/// Prowler names `vpc_different_regions`'s finding after (with its default region).
+fn vpc_account(account: &str, region: &str, regions: &[String]) -> Resource {
+    Resource {
+        uid: format!("arn:{}:ec2:{region}:{account}:vpc", partition(region)),
+        id: account.to_string(),
+        kind: VPC_ACCOUNT,
+        region: region.to_string(),
+        account: account.to_string(),
+        name: None,
+        tags: BTreeMap::new(),
+        document: serde_json::json!({ "AccountId": account, "Regions": regions }).to_string(),
+    }
 }
 
 /// Discovery could not start.
@@ -217,9 +263,7 @@ pub fn iam_policy(kinds: &BTreeSet<String>) -> (serde_json::Value, Vec<String>) 
     let mut unknown = Vec::new();
     for kind in kinds {
         match KINDS.iter().find(|(k, _)| k == kind) {
-            Some((_, action)) => {
-                actions.insert(action);
-            }
+            Some((_, needed)) => actions.extend(needed.iter().copied()),
             None => unknown.push(kind.clone()),
         }
     }
@@ -251,5 +295,18 @@ mod tests {
             serde_json::json!(["ec2:DescribeInstances", "ec2:DescribeVolumes"])
         );
         assert_eq!(unknown, vec!["ec2:mystery".to_string()]);
+        // A kind read with two calls needs both; actions shared by kinds appear once.
+        let kinds: BTreeSet<String> = ["ec2:vpc-endpoint-service", "ec2:vpc", "ec2:vpc-account"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            iam_policy(&kinds).0["Statement"][0]["Action"],
+            serde_json::json!([
+                "ec2:DescribeVpcEndpointServicePermissions",
+                "ec2:DescribeVpcEndpointServices",
+                "ec2:DescribeVpcs"
+            ])
+        );
     }
 }

@@ -97,8 +97,14 @@ pub async fn ingest(
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
+    let started = std::time::Instant::now();
     let batch = signed.verify(&key)?;
     validate(&batch)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        results = batch.results.len(),
+        "Batch verified, decoded and validated."
+    );
     let outcome = store
         .ingest(agent.tenant_id, &agent.id, body, &batch, catalog)
         .await?;

@@ -26,6 +26,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::catalog::Catalog;
 use crate::store::bulk;
+use crate::store::results::{STAGED, exec};
 use crate::store::{IngestSummary, StoreError};
 
 /// What ingest hands to the mapping stage.
@@ -43,8 +44,6 @@ pub struct Input<'a> {
     pub sha256: &'a str,
     /// Ingest time.
     pub now: i64,
-    /// (check id, asset source id) → (check result row, asset row).
-    pub results: &'a HashMap<(String, String), (i64, i64)>,
 }
 
 /// Posture of an applied control from its counts:
@@ -239,7 +238,6 @@ pub async fn apply(
             .execute(&mut *conn)
             .await?;
         }
-        recount(conn, tenant, id, input).await?;
         summary.controls += 1;
 
         // 5. Policies for the SCF control.
@@ -274,153 +272,148 @@ pub async fn apply(
         }
     }
 
+    let touched: Vec<i64> = control_ids.values().copied().collect();
+    recount(conn, tenant, &touched, input).await?;
     tracing::debug!(
         controls = control_ids.len(),
         ms = started.elapsed().as_millis() as u64,
         "Applied controls recomputed."
     );
-    // 6. Evidence, one per result, a revision per batch.
-    let assets: HashMap<&str, &citadel_wire::Asset> = input
-        .batch
-        .assets
-        .iter()
-        .map(|a| (a.source_id.as_str(), a))
-        .collect();
-    let rows: Vec<(&citadel_wire::CheckResult, i64)> = input
-        .batch
-        .results
-        .iter()
-        .filter_map(|r| {
-            input
-                .results
-                .get(&(r.check_id.clone(), r.asset.clone()))
-                .map(|&(id, _)| (r, id))
-        })
-        .collect();
-    // result id → (evidence id, version)
-    let mut versions: HashMap<i64, (i64, i64)> = HashMap::with_capacity(rows.len());
-    const COLS: usize = 12;
-    for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
-        let names: Vec<String> = chunk
-            .iter()
-            .map(|(r, _)| format!("{} on {}", r.check_id, r.asset))
-            .collect();
-        let sql = format!(
-            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, is_continuous,
-                 asset_name, asset_type, asset_source_id, created_at, updated_at, status, revisions)
-             VALUES {}
-             ON CONFLICT (check_result_id) DO UPDATE SET updated_at = excluded.updated_at,
-                 revisions = evidence.revisions + 1, asset_name = excluded.asset_name
-             RETURNING id, check_result_id, revisions",
-            bulk::values(input.backend, chunk.len(), COLS)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((r, result_id), name) in chunk.iter().zip(&names) {
-            let asset = assets.get(r.asset.as_str());
-            q = q
-                .bind(tenant)
-                .bind(*result_id)
-                .bind(&r.check_id)
-                .bind(name)
-                .bind(true)
-                .bind(asset.and_then(|a| a.name.as_deref()))
-                .bind(asset.map(|a| a.kind.as_str()).unwrap_or("unknown"))
-                .bind(&r.asset)
-                .bind(input.now)
-                .bind(input.now)
-                .bind("in_review")
-                .bind(1i64);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let version: i64 = row.try_get(2)?;
-            if version == 1 {
-                summary.evidence_created += 1;
-            }
-            versions.insert(row.try_get(1)?, (row.try_get(0)?, version));
-        }
-    }
+    // 6. Evidence: one record per result, created at its first observation;
+    //    every batch adds a revision (the result as signed, and the batch).
+    evidence(conn, input, summary).await?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
-        "Evidence upserted."
-    );
-    const RCOLS: usize = 7;
-    for chunk in rows.chunks(bulk::rows_per_statement(RCOLS)) {
-        let raw: Vec<String> = chunk
-            .iter()
-            .map(|(r, _)| serde_json::to_string(r).expect("result serializes"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output, batch_id,
-                 batch_sha256, created_at) VALUES {}",
-            bulk::values(input.backend, chunk.len(), RCOLS)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((r, result_id), raw) in chunk.iter().zip(&raw) {
-            let (evidence_id, version) = versions[result_id];
-            q = q
-                .bind(evidence_id)
-                .bind(version)
-                .bind(r.status.as_str())
-                .bind(raw)
-                .bind(input.batch_id)
-                .bind(input.sha256)
-                .bind(input.now);
-        }
-        q.execute(&mut *conn).await?;
-        summary.evidence_revisions += chunk.len() as u64;
-    }
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        "Evidence revisions written."
+        "Evidence and revisions written."
     );
     Ok(())
 }
 
-/// Recompute one applied control's counts and posture from current results.
+/// Create evidence for first observations, count a revision on every record
+/// the batch touches, and add the revisions: set-based over the staged
+/// results (see [`crate::store::results`]). A result seen for the first time
+/// has no evidence yet: results and evidence are created in one transaction.
+async fn evidence(
+    conn: &mut AnyConnection,
+    input: &Input<'_>,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    let (tenant, now) = (input.tenant_id, input.now);
+    let batch = bulk::text_literal(input.batch_id);
+    let sha = bulk::text_literal(input.sha256);
+    summary.evidence_created += exec(
+        conn,
+        format!(
+            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, status,
+                 is_continuous, asset_name, asset_type, asset_source_id, created_at,
+                 updated_at, revisions)
+             SELECT {tenant}, s.result_id, s.check_id, s.check_id || ' on ' || a.source_id,
+                 'in_review', TRUE, a.name, a.kind, a.source_id, {now}, {now}, 0
+             FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
+             WHERE s.previous_status IS NULL
+             ON CONFLICT (check_result_id) DO NOTHING"
+        ),
+    )
+    .await?;
+    exec(
+        conn,
+        format!(
+            "UPDATE evidence SET revisions = evidence.revisions + 1, updated_at = {now},
+                 asset_name = a.name
+             FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
+             WHERE evidence.check_result_id = s.result_id"
+        ),
+    )
+    .await?;
+    summary.evidence_revisions += exec(
+        conn,
+        format!(
+            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output,
+                 batch_id, batch_sha256, created_at)
+             SELECT e.id, e.revisions, s.status, s.raw_output, {batch}, {sha}, {now}
+             FROM {STAGED} s JOIN evidence e ON e.check_result_id = s.result_id"
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Recompute the counts and posture of the applied controls `ids` from the
+/// tenant's current results on active assets: one pass counting results per
+/// check, then each control sums the checks linked to it.
 async fn recount(
     conn: &mut AnyConnection,
     tenant: i64,
-    id: i64,
+    ids: &[i64],
     input: &Input<'_>,
 ) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT r.status, COUNT(*) FROM check_results r
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut per_check: HashMap<String, [i64; 4]> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT r.check_id, r.status, COUNT(*) FROM check_results r
          JOIN assets a ON a.id = r.asset_id
-         JOIN applied_control_checks acc ON acc.check_id = r.check_id
-         WHERE acc.applied_control_id = $1 AND r.tenant_id = $2 AND a.is_active = $3
-         GROUP BY r.status",
+         WHERE r.tenant_id = $1 AND a.is_active = $2
+         GROUP BY r.check_id, r.status",
     )
-    .bind(id)
     .bind(tenant)
     .bind(true)
     .fetch_all(&mut *conn)
-    .await?;
-    let (mut passed, mut failed, mut errors, mut total) = (0i64, 0i64, 0i64, 0i64);
-    for row in rows {
-        let status: String = row.try_get(0)?;
-        let n: i64 = row.try_get(1)?;
-        total += n;
+    .await?
+    {
+        let check: String = row.try_get(0)?;
+        let status: String = row.try_get(1)?;
+        let n: i64 = row.try_get(2)?;
+        let counts = per_check.entry(check).or_default();
+        counts[3] += n;
         match status.as_str() {
-            "pass" => passed += n,
-            "fail" => failed += n,
-            "error" => errors += n,
+            "pass" => counts[0] += n,
+            "fail" => counts[1] += n,
+            "error" => counts[2] += n,
             _ => {}
         }
     }
-    sqlx::query(
-        "UPDATE applied_controls SET passed = $1, failed = $2, errors = $3, total = $4, posture = $5,
-             last_scan_at = $6, last_batch_id = $7 WHERE id = $8",
+    let mut links: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT acc.applied_control_id, acc.check_id FROM applied_control_checks acc
+         JOIN applied_controls c ON c.id = acc.applied_control_id
+         WHERE c.tenant_id = $1",
     )
-    .bind(passed)
-    .bind(failed)
-    .bind(errors)
-    .bind(total)
-    .bind(posture(passed, failed, errors))
-    .bind(input.now)
-    .bind(input.batch_id)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        links
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    for &id in ids {
+        let mut sum = [0i64; 4];
+        for check in links.get(&id).into_iter().flatten() {
+            if let Some(c) = per_check.get(check) {
+                for (s, n) in sum.iter_mut().zip(c) {
+                    *s += n;
+                }
+            }
+        }
+        let [passed, failed, errors, total] = sum;
+        sqlx::query(
+            "UPDATE applied_controls SET passed = $1, failed = $2, errors = $3, total = $4,
+                 posture = $5, last_scan_at = $6, last_batch_id = $7 WHERE id = $8",
+        )
+        .bind(passed)
+        .bind(failed)
+        .bind(errors)
+        .bind(total)
+        .bind(posture(passed, failed, errors))
+        .bind(input.now)
+        .bind(input.batch_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -5,11 +5,22 @@
 //! | security group, in use | `web-ssh-open`: TCP 22 from 0.0.0.0/0 | `app-ssh-internal`: TCP 22 from 10.0.0.0/8 |
 //! | instance | `web` in a default (public) subnet: public IPv4 | `app` in a private subnet |
 //! | EBS volume | `scratch-plain`: unencrypted | `scratch-encrypted` |
+//! | VPC flow log | the default VPC has none | `internal` has one |
+//! | EC2 endpoint | the default VPC has none | `internal` has an interface endpoint (one subnet: not multi-AZ) |
+//! | endpoint policy | the EC2 endpoint's default full-access policy | the default VPC's S3 gateway endpoint, account-only |
+//! | endpoint service | allows account 111122223333 (untrusted) | |
+//! | peering route | the default VPC routes all of `internal` over the peering | |
+//! | transit gateway | auto-accepts shared attachments | reviews them |
+//!
+//! moto cannot serve DescribeClientVpnEndpoints, and its VPN connections have no
+//! tunnel telemetry, so neither is seeded.
 
 use anyhow::Context;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    Filter, InstanceType, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
+    AutoAcceptSharedAttachmentsValue, Filter, FlowLogsResourceType, InstanceType, IpPermission,
+    IpRange, ResourceType, Tag, TagSpecification, TrafficType, TransitGatewayRequestOptions,
+    VpcEndpointType,
 };
 
 /// Ids of what was seeded.
@@ -31,6 +42,24 @@ pub struct Estate {
     pub plain_volume: String,
     /// Encrypted volume.
     pub encrypted_volume: String,
+    /// The account's default VPC, where `public_instance` runs.
+    pub default_vpc: String,
+    /// The `internal` VPC (10.20.0.0/16), where `private_instance` runs.
+    pub internal_vpc: String,
+    /// Flow log on `internal_vpc`.
+    pub flow_log: String,
+    /// Interface endpoint for EC2 in `internal_vpc`, default policy, one subnet.
+    pub ec2_endpoint: String,
+    /// S3 gateway endpoint in `default_vpc` whose policy names only the account.
+    pub s3_endpoint: String,
+    /// Endpoint service allowing account 111122223333.
+    pub endpoint_service: String,
+    /// Peering from `internal_vpc` (requester) to `default_vpc`.
+    pub peering: String,
+    /// Transit gateway that auto-accepts shared attachments.
+    pub open_tgw: String,
+    /// Transit gateway that does not.
+    pub reviewed_tgw: String,
 }
 
 impl Estate {
@@ -181,7 +210,7 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
         "web",
     )
     .await?;
-    let private_instance = launch(private_subnet, closed_sg.clone(), "app").await?;
+    let private_instance = launch(private_subnet.clone(), closed_sg.clone(), "app").await?;
 
     let volume = |encrypted: bool, name: &'static str| {
         let ec2 = ec2.clone();
@@ -202,6 +231,17 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
     let encrypted_volume = volume(true, "scratch-encrypted").await?;
 
     let sts_account = "123456789012".to_string(); // moto's fixed account
+    let network = seed_network(
+        &ec2,
+        endpoint,
+        region,
+        &sts_account,
+        &default_vpc,
+        &vpc,
+        &private_subnet,
+        &closed_sg,
+    )
+    .await?;
     Ok(Estate {
         account: sts_account,
         region: region.to_string(),
@@ -211,5 +251,197 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
         private_instance,
         plain_volume,
         encrypted_volume,
+        default_vpc,
+        internal_vpc: vpc,
+        flow_log: network.flow_log,
+        ec2_endpoint: network.ec2_endpoint,
+        s3_endpoint: network.s3_endpoint,
+        endpoint_service: network.endpoint_service,
+        peering: network.peering,
+        open_tgw: network.open_tgw,
+        reviewed_tgw: network.reviewed_tgw,
     })
+}
+
+/// What [`seed_network`] created.
+struct Network {
+    flow_log: String,
+    ec2_endpoint: String,
+    s3_endpoint: String,
+    endpoint_service: String,
+    peering: String,
+    open_tgw: String,
+    reviewed_tgw: String,
+}
+
+/// Flow log, endpoints, an endpoint service, a peering and transit gateways
+/// (the VPC pack's resources).
+#[allow(clippy::too_many_arguments)]
+async fn seed_network(
+    ec2: &Client,
+    endpoint: &str,
+    region: &str,
+    account: &str,
+    default_vpc: &str,
+    internal_vpc: &str,
+    private_subnet: &str,
+    closed_sg: &str,
+) -> anyhow::Result<Network> {
+    let flow_log = ec2
+        .create_flow_logs()
+        .resource_type(FlowLogsResourceType::Vpc)
+        .resource_ids(internal_vpc)
+        .traffic_type(TrafficType::All)
+        .log_group_name("internal-vpc-flows")
+        .deliver_logs_permission_arn(format!("arn:aws:iam::{account}:role/flow-logs"))
+        .send()
+        .await?
+        .flow_log_ids
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .context("flow log id")?;
+
+    let created = ec2
+        .create_vpc_endpoint()
+        .vpc_id(internal_vpc)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name(format!("com.amazonaws.{region}.ec2"))
+        .subnet_ids(private_subnet)
+        .security_group_ids(closed_sg)
+        .send()
+        .await?
+        .vpc_endpoint
+        .context("endpoint")?;
+    let ec2_endpoint = created.vpc_endpoint_id.clone().context("endpoint id")?;
+    // moto gives an endpoint's interface the VPC's default group whatever was
+    // asked for; AWS gives it the requested one, so set that.
+    for eni in created.network_interface_ids() {
+        ec2.modify_network_interface_attribute()
+            .network_interface_id(eni)
+            .groups(closed_sg)
+            .send()
+            .await?;
+    }
+    let account_only = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:*", "Resource": "*",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}}]});
+    let s3_endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(default_vpc)
+        .vpc_endpoint_type(VpcEndpointType::Gateway)
+        .service_name(format!("com.amazonaws.{region}.s3"))
+        .policy_document(account_only.to_string())
+        .send()
+        .await?
+        .vpc_endpoint
+        .and_then(|e| e.vpc_endpoint_id)
+        .context("endpoint id")?;
+
+    let balancer = create_network_load_balancer(endpoint, region, private_subnet).await?;
+    let endpoint_service = ec2
+        .create_vpc_endpoint_service_configuration()
+        .network_load_balancer_arns(balancer)
+        .send()
+        .await?
+        .service_configuration
+        .and_then(|c| c.service_id)
+        .context("endpoint service id")?;
+    ec2.modify_vpc_endpoint_service_permissions()
+        .service_id(&endpoint_service)
+        .add_allowed_principals("arn:aws:iam::111122223333:root")
+        .send()
+        .await?;
+
+    // The accepter side routes the requester's whole range over the peering.
+    let peering = ec2
+        .create_vpc_peering_connection()
+        .vpc_id(internal_vpc)
+        .peer_vpc_id(default_vpc)
+        .send()
+        .await?
+        .vpc_peering_connection
+        .and_then(|p| p.vpc_peering_connection_id)
+        .context("peering id")?;
+    let table = ec2
+        .create_route_table()
+        .vpc_id(default_vpc)
+        .send()
+        .await?
+        .route_table
+        .and_then(|t| t.route_table_id)
+        .context("route table id")?;
+    ec2.create_route()
+        .route_table_id(table)
+        .destination_cidr_block("10.20.0.0/16")
+        .vpc_peering_connection_id(&peering)
+        .send()
+        .await?;
+
+    let tgw = |accept: AutoAcceptSharedAttachmentsValue| async move {
+        ec2.create_transit_gateway()
+            .options(
+                TransitGatewayRequestOptions::builder()
+                    .auto_accept_shared_attachments(accept)
+                    .build(),
+            )
+            .send()
+            .await?
+            .transit_gateway
+            .and_then(|t| t.transit_gateway_id)
+            .context("transit gateway id")
+    };
+    let open_tgw = tgw(AutoAcceptSharedAttachmentsValue::Enable).await?;
+    let reviewed_tgw = tgw(AutoAcceptSharedAttachmentsValue::Disable).await?;
+    Ok(Network {
+        flow_log,
+        ec2_endpoint,
+        s3_endpoint,
+        endpoint_service,
+        peering,
+        open_tgw,
+        reviewed_tgw,
+    })
+}
+
+/// An internal network load balancer in `subnet`, for an endpoint service. The
+/// EC2 client cannot create one; moto's ELBv2 API takes a plain query request.
+async fn create_network_load_balancer(
+    endpoint: &str,
+    region: &str,
+    subnet: &str,
+) -> anyhow::Result<String> {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()?;
+    let body = http
+        .post(endpoint)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        // moto routes a request to a service by the credential scope.
+        .header(
+            "Authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=0"
+            ),
+        )
+        .body(format!(
+            "Action=CreateLoadBalancer&Version=2015-12-01&Name=endpoint-service-nlb&Type=network&Scheme=internal&Subnets.member.1={subnet}"
+        ))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let arn = body
+        .split("<LoadBalancerArn>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .with_context(|| format!("no load balancer ARN in {body}"))?;
+    Ok(arn.to_string())
 }

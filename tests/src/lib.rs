@@ -2,7 +2,7 @@
 //! agent run as the real binaries, talking real TLS.
 //!
 //! Binaries are looked up next to the running executable (`target/<profile>/`),
-//! so `cargo build --bins` must have run; the check pack is looked up in
+//! so `cargo build --bins` must have run; the check packs are looked up in
 //! `target/wasm32-wasip2/plugin/` (or `CITADEL_PLUGINS_DIR`).
 //! Everything started here is stopped when its handle is dropped.
 
@@ -23,6 +23,8 @@ pub const PACK_FILE: &str = "citadel_pack_ec2_network.wasm";
 pub const COMPUTE_PACK_FILE: &str = "citadel_pack_ec2_compute.wasm";
 /// File name of the storage check pack.
 pub const STORAGE_PACK_FILE: &str = "citadel_pack_ec2_storage.wasm";
+/// File name of the VPC check pack.
+pub const VPC_PACK_FILE: &str = "citadel_pack_vpc.wasm";
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -79,7 +81,12 @@ pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
     use citadel_agent::plugin_host::trust;
     std::fs::create_dir_all(dir)?;
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    for file in [PACK_FILE, COMPUTE_PACK_FILE, STORAGE_PACK_FILE] {
+    for file in [
+        PACK_FILE,
+        COMPUTE_PACK_FILE,
+        STORAGE_PACK_FILE,
+        VPC_PACK_FILE,
+    ] {
         let src = plugins_build_dir().join(file);
         if !src.exists() {
             bail!(

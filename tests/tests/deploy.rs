@@ -13,7 +13,7 @@ fn deploy_dir() -> PathBuf {
 fn discovery_actions() -> BTreeSet<String> {
     citadel_agent::discovery::KINDS
         .iter()
-        .map(|(_, action)| action.to_string())
+        .flat_map(|(_, actions)| actions.iter().map(|a| a.to_string()))
         .collect()
 }
 

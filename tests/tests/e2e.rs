@@ -319,6 +319,144 @@ async fn scan_scenario(backend: Backend) {
         "{azs:?}"
     );
     assert_eq!(azs.len(), 2, "{azs:?}");
+    // The VPC pack: each seeded failure next to its passing twin.
+    let default_vpc = estate.arn("vpc", &estate.default_vpc);
+    let internal_vpc = estate.arn("vpc", &estate.internal_vpc);
+    let ec2_endpoint = format!(
+        "VPC Endpoint {} in VPC {}",
+        estate.ec2_endpoint, estate.internal_vpc
+    );
+    let s3_endpoint = format!(
+        "VPC Endpoint {} in VPC {}",
+        estate.s3_endpoint, estate.default_vpc
+    );
+    let expected_vpc = BTreeSet::from([
+        row(
+            "vpc_flow_logs_enabled",
+            internal_vpc.clone(),
+            "pass",
+            "VPC internal Flow logs are enabled.".into(),
+        ),
+        row(
+            "vpc_flow_logs_enabled",
+            default_vpc.clone(),
+            "fail",
+            format!("VPC {} Flow logs are disabled.", estate.default_vpc),
+        ),
+        row(
+            "vpc_endpoint_for_ec2_enabled",
+            internal_vpc.clone(),
+            "pass",
+            format!("VPC {} has an EC2 Interface endpoint.", estate.internal_vpc),
+        ),
+        row(
+            "vpc_endpoint_for_ec2_enabled",
+            default_vpc.clone(),
+            "fail",
+            format!("VPC {} has no EC2 endpoint.", estate.default_vpc),
+        ),
+        row(
+            "vpc_endpoint_multi_az_enabled",
+            estate.arn("vpc-endpoint", &estate.ec2_endpoint),
+            "fail",
+            format!("{ec2_endpoint} does not have subnets in different AZs."),
+        ),
+        row(
+            "vpc_endpoint_connections_trust_boundaries",
+            estate.arn("vpc-endpoint", &estate.ec2_endpoint),
+            "fail",
+            format!("{ec2_endpoint} can be accessed from non-trusted accounts."),
+        ),
+        row(
+            "vpc_endpoint_connections_trust_boundaries",
+            estate.arn("vpc-endpoint", &estate.s3_endpoint),
+            "pass",
+            format!("{s3_endpoint} can only be accessed from trusted accounts."),
+        ),
+        row(
+            "vpc_endpoint_services_allowed_principals_trust_boundaries",
+            estate.arn("vpc-endpoint-service", &estate.endpoint_service),
+            "fail",
+            format!(
+                "Found untrusted account 111122223333 in VPC Endpoint Service {}.",
+                estate.endpoint_service
+            ),
+        ),
+        row(
+            "vpc_peering_routing_tables_with_least_privilege",
+            estate.arn("vpc-peering-connection", &estate.peering),
+            "fail",
+            format!(
+                "VPC Peering Connection {} does not comply with least privilege access since it accepts whole VPCs CIDR in its route tables.",
+                estate.peering
+            ),
+        ),
+        // moto's default VPC has no route to an Internet gateway, and no subnet has
+        // a route table of its own: every subnet is private.
+        row(
+            "vpc_subnet_separate_private_public",
+            default_vpc.clone(),
+            "fail",
+            format!("VPC {} has only private subnets.", estate.default_vpc),
+        ),
+        row(
+            "vpc_subnet_separate_private_public",
+            internal_vpc.clone(),
+            "fail",
+            "VPC internal has only private subnets.".into(),
+        ),
+        row(
+            "vpc_different_regions",
+            format!("arn:aws:ec2:{REGION}:{}:vpc", estate.account),
+            "fail",
+            "VPCs found only in one region.".into(),
+        ),
+        row(
+            "ec2_transitgateway_auto_accept_vpc_attachments",
+            estate.arn("transit-gateway", &estate.open_tgw),
+            "fail",
+            format!(
+                "Transit Gateway {} in region {REGION} is configured to automatically accept shared VPC attachments.",
+                estate.open_tgw
+            ),
+        ),
+        row(
+            "ec2_transitgateway_auto_accept_vpc_attachments",
+            estate.arn("transit-gateway", &estate.reviewed_tgw),
+            "pass",
+            format!(
+                "Transit Gateway {} in region {REGION} does not automatically accept shared VPC attachments.",
+                estate.reviewed_tgw
+            ),
+        ),
+    ]);
+    let vpc_checks: BTreeSet<&str> = expected_vpc.iter().map(|r| r.0.as_str()).collect();
+    let vpc_pack: BTreeSet<Row4> = stored
+        .iter()
+        .filter(|r| vpc_checks.contains(r.0.as_str()) || r.0 == "vpc_vpn_connection_tunnels_up")
+        .cloned()
+        .collect();
+    assert_eq!(vpc_pack, expected_vpc);
+    // moto cannot serve DescribeClientVpnEndpoints: an error for the region, not a gap.
+    let client_vpn: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_client_vpn_endpoint_connection_logging_enabled")
+        .collect();
+    assert_eq!(client_vpn.len(), 1, "{client_vpn:?}");
+    assert_eq!(
+        (client_vpn[0].1.as_str(), client_vpn[0].2.as_str()),
+        (
+            format!("arn:aws:ec2:{REGION}:{}:account", estate.account).as_str(),
+            "error"
+        )
+    );
+    assert!(
+        client_vpn[0].3.starts_with(&format!(
+            "discovery failed in {REGION}: ec2:DescribeClientVpnEndpoints: "
+        )),
+        "{}",
+        client_vpn[0].3
+    );
     assert_eq!(
         stored.len(),
         expected.len()
@@ -332,7 +470,19 @@ async fn scan_scenario(backend: Backend) {
             + 2 * groups.len()
             + 2
             + 2
+            + expected_vpc.len()
+            + 1
     );
+    let flow_log_rel: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM asset_relationships WHERE from_source_id = $1 AND kind = 'belongs_to' AND to_source_id = $2",
+    )
+    .bind(estate.arn("vpc-flow-log", &estate.flow_log))
+    .bind(&internal_vpc)
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(flow_log_rel, 1, "flow log belongs_to its VPC");
 
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();
@@ -362,7 +512,8 @@ async fn scan_scenario(backend: Backend) {
         vec![
             "citadel-pack-ec2-compute",
             "citadel-pack-ec2-network",
-            "citadel-pack-ec2-storage"
+            "citadel-pack-ec2-storage",
+            "citadel-pack-vpc"
         ]
     );
     for p in &batch.plugins {
@@ -483,7 +634,16 @@ async fn assumes_the_integration_role() {
     assert_eq!(code, 0, "{report:#}");
     let integration = &report["integrations"][0];
     assert_eq!(integration["account"], "111111111111", "{report:#}");
-    assert_eq!(integration["discovery_errors"], serde_json::json!([]));
+    // The one call moto cannot serve; everything else was discovered.
+    let errors = integration["discovery_errors"].as_array().unwrap();
+    assert!(
+        errors.iter().all(|e| e
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{REGION} ec2:DescribeClientVpnEndpoints: "))),
+        "{report:#}"
+    );
+    assert_eq!(errors.len(), 1, "{report:#}");
     let findings = integration["findings"].as_array().unwrap();
     let expected = format!("arn:aws:ec2:{REGION}:111111111111:volume/{volume}");
     let on_volumes: Vec<&serde_json::Value> = findings

@@ -1,16 +1,19 @@
 //! EC2 and VPC discovery for one region, rendering SDK types into AWS-shaped JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    Address, GroupIdentifier, Instance, IpPermission, NetworkAcl, NetworkInterface, RouteTable,
-    SecurityGroup, Snapshot, Subnet, Tag, Volume, Vpc,
+    Address, AllowedPrincipal, ClientVpnEndpoint, FlowLog, GroupIdentifier, Instance, IpPermission,
+    NetworkAcl, NetworkInterface, RouteTable, SecurityGroup, ServiceDetail, Snapshot, Subnet, Tag,
+    TransitGateway, Volume, Vpc, VpcEndpoint, VpcPeeringConnection, VpcPeeringConnectionVpcInfo,
+    VpnConnection,
 };
 use citadel_wire::Relationship;
 use serde_json::{Map, Value, json};
 
-use super::{DiscoveryError, Resource, error_text, partition};
+use super::{DiscoveryError, KINDS, Resource, error_text, partition};
 
 /// What one region yielded.
 #[derive(Default)]
@@ -20,29 +23,133 @@ pub(super) struct RegionPart {
     pub(super) errors: Vec<DiscoveryError>,
 }
 
-/// Paginate one Describe call into a Vec, or record why it failed.
-macro_rules! collect_pages {
-    ($part:expr, $region:expr, $kind:expr, $action:expr, $req:expr, $items:ident) => {{
-        let mut out = Vec::new();
-        let mut pages = $req.into_paginator().send();
-        let mut failed = false;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(page) => out.extend(page.$items.unwrap_or_default()),
-                Err(e) => {
-                    $part.errors.push(DiscoveryError {
-                        region: $region.to_string(),
-                        kind: $kind,
-                        action: $action,
-                        message: error_text(&e),
-                    });
-                    failed = true;
-                    break;
+/// A failed API call: which action, and why.
+struct Failed {
+    action: &'static str,
+    message: String,
+}
+
+impl Failed {
+    fn new<E, R>(action: &'static str, err: &aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Self {
+            action,
+            message: error_text(err),
+        }
+    }
+}
+
+/// Every page of one paginated Describe call, as one Vec.
+macro_rules! paged {
+    ($action:expr, $req:expr, $items:ident) => {
+        async {
+            let mut out = Vec::new();
+            let mut pages = $req.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(page) => out.extend(page.$items.unwrap_or_default()),
+                    Err(e) => return Err(Failed::new($action, &e)),
                 }
             }
+            Ok(out)
         }
-        if failed { None } else { Some(out) }
-    }};
+    };
+}
+
+/// The calls of one region: each runs only when a loaded pack reads its kind,
+/// and a failure is recorded as a [`DiscoveryError`] for that kind.
+struct Calls<'a> {
+    region: &'a str,
+    wanted: &'a BTreeSet<String>,
+    errors: Mutex<Vec<DiscoveryError>>,
+}
+
+impl Calls<'_> {
+    async fn run<T>(
+        &self,
+        kind: &'static str,
+        call: impl Future<Output = Result<T, Failed>>,
+    ) -> Option<T> {
+        if !self.wanted.contains(kind) {
+            return None;
+        }
+        match call.await {
+            Ok(v) => Some(v),
+            Err(Failed { action, message }) => {
+                self.errors
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(DiscoveryError {
+                        region: self.region.to_string(),
+                        kind,
+                        action,
+                        message,
+                    });
+                None
+            }
+        }
+    }
+
+    /// The failures, in the order of [`KINDS`] whatever order the calls ended in.
+    fn into_errors(self) -> Vec<DiscoveryError> {
+        let mut errors = self
+            .errors
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        errors.sort_by_key(|e| (KINDS.iter().position(|(k, _)| *k == e.kind), e.action));
+        errors
+    }
+}
+
+/// Endpoint services the account owns, each with the principals allowed to use it.
+async fn endpoint_services(
+    client: &Client,
+    account: &str,
+) -> Result<Vec<(ServiceDetail, Vec<AllowedPrincipal>)>, Failed> {
+    const LIST: &str = "ec2:DescribeVpcEndpointServices";
+    // DescribeVpcEndpointServices has a NextToken but no SDK paginator. It lists
+    // every service the account can reach (AWS's own, shared ones); keep its own.
+    let mut owned = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .describe_vpc_endpoint_services()
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| Failed::new(LIST, &e))?;
+        owned.extend(
+            page.service_details
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.owner() == Some(account)),
+        );
+        match page.next_token {
+            Some(next) if !next.is_empty() && token.as_deref() != Some(next.as_str()) => {
+                token = Some(next)
+            }
+            _ => break,
+        }
+    }
+    let mut out = Vec::with_capacity(owned.len());
+    for service in owned {
+        let Some(id) = service.service_id() else {
+            continue;
+        };
+        let principals = paged!(
+            "ec2:DescribeVpcEndpointServicePermissions",
+            client
+                .describe_vpc_endpoint_service_permissions()
+                .service_id(id),
+            allowed_principals
+        )
+        .await?;
+        out.push((service, principals));
+    }
+    Ok(out)
 }
 
 pub(super) async fn discover_region(
@@ -54,221 +161,161 @@ pub(super) async fn discover_region(
     let mut part = RegionPart::default();
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
+    let calls = Calls {
+        region,
+        wanted,
+        errors: Mutex::default(),
+    };
 
     let (
-        instances,
-        groups,
-        volumes,
-        vpcs,
-        subnets,
-        enis,
-        route_tables,
-        acls,
-        snapshots,
-        addresses,
-        ebs_default,
+        (instances, groups, volumes, vpcs, subnets, enis),
+        (route_tables, acls, snapshots, addresses, ebs_default),
+        (flow_logs, endpoints, services, peerings, vpns, gateways, client_vpns),
     ) = tokio::join!(
         async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:instance") {
-                collect_pages!(
-                    p,
-                    region,
+            tokio::join!(
+                calls.run(
                     "ec2:instance",
-                    "ec2:DescribeInstances",
-                    client.describe_instances(),
-                    reservations
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:security-group") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!(
+                        "ec2:DescribeInstances",
+                        client.describe_instances(),
+                        reservations
+                    )
+                ),
+                calls.run(
                     "ec2:security-group",
-                    "ec2:DescribeSecurityGroups",
-                    client.describe_security_groups(),
-                    security_groups
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:volume") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!(
+                        "ec2:DescribeSecurityGroups",
+                        client.describe_security_groups(),
+                        security_groups
+                    )
+                ),
+                calls.run(
                     "ec2:volume",
-                    "ec2:DescribeVolumes",
-                    client.describe_volumes(),
-                    volumes
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:vpc") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!("ec2:DescribeVolumes", client.describe_volumes(), volumes)
+                ),
+                calls.run(
                     "ec2:vpc",
-                    "ec2:DescribeVpcs",
-                    client.describe_vpcs(),
-                    vpcs
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:subnet") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!("ec2:DescribeVpcs", client.describe_vpcs(), vpcs)
+                ),
+                calls.run(
                     "ec2:subnet",
-                    "ec2:DescribeSubnets",
-                    client.describe_subnets(),
-                    subnets
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:network-interface") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!("ec2:DescribeSubnets", client.describe_subnets(), subnets)
+                ),
+                calls.run(
                     "ec2:network-interface",
-                    "ec2:DescribeNetworkInterfaces",
-                    client.describe_network_interfaces(),
-                    network_interfaces
-                )
-            } else {
-                None
-            };
-            (p, r)
+                    paged!(
+                        "ec2:DescribeNetworkInterfaces",
+                        client.describe_network_interfaces(),
+                        network_interfaces
+                    )
+                ),
+            )
         },
         async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:route-table") {
-                collect_pages!(
-                    p,
-                    region,
+            tokio::join!(
+                calls.run(
                     "ec2:route-table",
-                    "ec2:DescribeRouteTables",
-                    client.describe_route_tables(),
-                    route_tables
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:network-acl") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!(
+                        "ec2:DescribeRouteTables",
+                        client.describe_route_tables(),
+                        route_tables
+                    )
+                ),
+                calls.run(
                     "ec2:network-acl",
-                    "ec2:DescribeNetworkAcls",
-                    client.describe_network_acls(),
-                    network_acls
-                )
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:snapshot") {
-                collect_pages!(
-                    p,
-                    region,
+                    paged!(
+                        "ec2:DescribeNetworkAcls",
+                        client.describe_network_acls(),
+                        network_acls
+                    )
+                ),
+                calls.run(
                     "ec2:snapshot",
-                    "ec2:DescribeSnapshots",
-                    client.describe_snapshots().owner_ids("self"),
-                    snapshots
-                )
-            } else {
-                None
-            };
-            (p, r)
+                    paged!(
+                        "ec2:DescribeSnapshots",
+                        client.describe_snapshots().owner_ids("self"),
+                        snapshots
+                    )
+                ),
+                // DescribeAddresses is not paginated.
+                calls.run("ec2:address", async {
+                    client
+                        .describe_addresses()
+                        .send()
+                        .await
+                        .map(|o| o.addresses.unwrap_or_default())
+                        .map_err(|e| Failed::new("ec2:DescribeAddresses", &e))
+                }),
+                calls.run("ec2:ebs-encryption-by-default", async {
+                    client
+                        .get_ebs_encryption_by_default()
+                        .send()
+                        .await
+                        .map(|o| o.ebs_encryption_by_default)
+                        .map_err(|e| Failed::new("ec2:GetEbsEncryptionByDefault", &e))
+                }),
+            )
         },
         async {
-            let mut p = RegionPart::default();
-            // DescribeAddresses is not paginated.
-            let r = if wanted.contains("ec2:address") {
-                match client.describe_addresses().send().await {
-                    Ok(o) => Some(o.addresses.unwrap_or_default()),
-                    Err(e) => {
-                        p.errors.push(DiscoveryError {
-                            region: region.to_string(),
-                            kind: "ec2:address",
-                            action: "ec2:DescribeAddresses",
-                            message: error_text(&e),
-                        });
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            (p, r)
-        },
-        async {
-            let mut p = RegionPart::default();
-            let r = if wanted.contains("ec2:ebs-encryption-by-default") {
-                match client.get_ebs_encryption_by_default().send().await {
-                    Ok(o) => Some(o.ebs_encryption_by_default),
-                    Err(e) => {
-                        p.errors.push(DiscoveryError {
-                            region: region.to_string(),
-                            kind: "ec2:ebs-encryption-by-default",
-                            action: "ec2:GetEbsEncryptionByDefault",
-                            message: error_text(&e),
-                        });
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            (p, r)
+            tokio::join!(
+                calls.run(
+                    "ec2:flow-log",
+                    paged!(
+                        "ec2:DescribeFlowLogs",
+                        client.describe_flow_logs(),
+                        flow_logs
+                    )
+                ),
+                calls.run(
+                    "ec2:vpc-endpoint",
+                    paged!(
+                        "ec2:DescribeVpcEndpoints",
+                        client.describe_vpc_endpoints(),
+                        vpc_endpoints
+                    )
+                ),
+                calls.run(
+                    "ec2:vpc-endpoint-service",
+                    endpoint_services(client, account)
+                ),
+                calls.run(
+                    "ec2:vpc-peering-connection",
+                    paged!(
+                        "ec2:DescribeVpcPeeringConnections",
+                        client.describe_vpc_peering_connections(),
+                        vpc_peering_connections
+                    )
+                ),
+                // DescribeVpnConnections is not paginated.
+                calls.run("ec2:vpn-connection", async {
+                    client
+                        .describe_vpn_connections()
+                        .send()
+                        .await
+                        .map(|o| o.vpn_connections.unwrap_or_default())
+                        .map_err(|e| Failed::new("ec2:DescribeVpnConnections", &e))
+                }),
+                calls.run(
+                    "ec2:transit-gateway",
+                    paged!(
+                        "ec2:DescribeTransitGateways",
+                        client.describe_transit_gateways(),
+                        transit_gateways
+                    )
+                ),
+                calls.run(
+                    "ec2:client-vpn-endpoint",
+                    paged!(
+                        "ec2:DescribeClientVpnEndpoints",
+                        client.describe_client_vpn_endpoints(),
+                        client_vpn_endpoints
+                    )
+                ),
+            )
         },
     );
-    for p in [
-        &instances.0,
-        &groups.0,
-        &volumes.0,
-        &vpcs.0,
-        &subnets.0,
-        &enis.0,
-        &route_tables.0,
-        &acls.0,
-        &snapshots.0,
-        &addresses.0,
-        &ebs_default.0,
-    ] {
-        part.errors.extend(p.errors.iter().cloned());
-    }
+    part.errors = calls.into_errors();
     let mut rel = |from: &str, kind: &str, to: String| {
         part.relationships.push(Relationship {
             from: from.to_string(),
@@ -296,7 +343,7 @@ pub(super) async fn discover_region(
         });
     };
 
-    for reservation in instances.1.unwrap_or_default() {
+    for reservation in instances.unwrap_or_default() {
         for i in reservation.instances() {
             let id = i.instance_id().unwrap_or_default();
             let uid = arn("instance", id);
@@ -324,7 +371,7 @@ pub(super) async fn discover_region(
             );
         }
     }
-    for g in groups.1.unwrap_or_default() {
+    for g in groups.unwrap_or_default() {
         let id = g.group_id().unwrap_or_default();
         let uid = arn("security-group", id);
         for p in g.ip_permissions() {
@@ -347,7 +394,7 @@ pub(super) async fn discover_region(
             security_group_doc(&g),
         );
     }
-    for v in volumes.1.unwrap_or_default() {
+    for v in volumes.unwrap_or_default() {
         let id = v.volume_id().unwrap_or_default();
         let uid = arn("volume", id);
         for a in v.attachments() {
@@ -367,7 +414,7 @@ pub(super) async fn discover_region(
             volume_doc(&v),
         );
     }
-    for v in vpcs.1.unwrap_or_default() {
+    for v in vpcs.unwrap_or_default() {
         let id = v.vpc_id().unwrap_or_default();
         push(
             "ec2:vpc",
@@ -378,7 +425,7 @@ pub(super) async fn discover_region(
             vpc_doc(&v),
         );
     }
-    for s in subnets.1.unwrap_or_default() {
+    for s in subnets.unwrap_or_default() {
         let id = s.subnet_id().unwrap_or_default();
         let uid = s
             .subnet_arn()
@@ -396,7 +443,7 @@ pub(super) async fn discover_region(
             subnet_doc(&s),
         );
     }
-    for snap in snapshots.1.unwrap_or_default() {
+    for snap in snapshots.unwrap_or_default() {
         let id = snap.snapshot_id().unwrap_or_default();
         let uid = arn("snapshot", id);
         if let Some(v) = snap.volume_id() {
@@ -414,7 +461,7 @@ pub(super) async fn discover_region(
             snapshot_doc(&snap),
         );
     }
-    for addr in addresses.1.unwrap_or_default() {
+    for addr in addresses.unwrap_or_default() {
         let ip = addr.public_ip().unwrap_or_default();
         let allocation = addr.allocation_id().unwrap_or("None");
         let uid = arn("eip-allocation", allocation);
@@ -431,7 +478,7 @@ pub(super) async fn discover_region(
         );
     }
     // The region's EBS encryption default, as a pseudo-resource named like Prowler's finding.
-    if let Some(Some(enabled)) = ebs_default.1 {
+    if let Some(Some(enabled)) = ebs_default {
         push(
             "ec2:ebs-encryption-by-default",
             account,
@@ -441,7 +488,7 @@ pub(super) async fn discover_region(
             json!({ "EbsEncryptionByDefault": enabled }),
         );
     }
-    for a in acls.1.unwrap_or_default() {
+    for a in acls.unwrap_or_default() {
         let id = a.network_acl_id().unwrap_or_default();
         let uid = arn("network-acl", id);
         if let Some(v) = a.vpc_id() {
@@ -456,7 +503,7 @@ pub(super) async fn discover_region(
             network_acl_doc(&a),
         );
     }
-    for t in route_tables.1.unwrap_or_default() {
+    for t in route_tables.unwrap_or_default() {
         let id = t.route_table_id().unwrap_or_default();
         let uid = arn("route-table", id);
         for a in t.associations() {
@@ -473,7 +520,7 @@ pub(super) async fn discover_region(
             route_table_doc(&t),
         );
     }
-    for n in enis.1.unwrap_or_default() {
+    for n in enis.unwrap_or_default() {
         let id = n.network_interface_id().unwrap_or_default();
         let uid = arn("network-interface", id);
         if let Some(i) = n.attachment().and_then(|a| a.instance_id()) {
@@ -494,6 +541,141 @@ pub(super) async fn discover_region(
             name_tag(n.tag_set()),
             n.tag_set(),
             eni_doc(&n),
+        );
+    }
+    for f in flow_logs.unwrap_or_default() {
+        let id = f.flow_log_id().unwrap_or_default();
+        let uid = arn("vpc-flow-log", id);
+        // What the flow log records: a VPC, subnet or interface (or a transit gateway).
+        if let Some(target) = f.resource_id() {
+            let ty = match target.split('-').next() {
+                Some("vpc") => Some("vpc"),
+                Some("subnet") => Some("subnet"),
+                Some("eni") => Some("network-interface"),
+                Some("tgw") => Some("transit-gateway"),
+                _ => None,
+            };
+            if let Some(ty) = ty {
+                rel(&uid, "belongs_to", arn(ty, target));
+            }
+        }
+        push(
+            "ec2:flow-log",
+            id,
+            uid,
+            name_tag(f.tags()),
+            f.tags(),
+            flow_log_doc(&f),
+        );
+    }
+    for e in endpoints.unwrap_or_default() {
+        let id = e.vpc_endpoint_id().unwrap_or_default();
+        let uid = arn("vpc-endpoint", id);
+        if let Some(v) = e.vpc_id() {
+            rel(&uid, "belongs_to", arn("vpc", v));
+        }
+        for g in e.groups() {
+            if let Some(g) = g.group_id() {
+                rel(&uid, "protected_by", arn("security-group", g));
+            }
+        }
+        push(
+            "ec2:vpc-endpoint",
+            id,
+            uid,
+            name_tag(e.tags()),
+            e.tags(),
+            vpc_endpoint_doc(&e),
+        );
+    }
+    for (service, principals) in services.unwrap_or_default() {
+        let id = service.service_id().unwrap_or_default();
+        push(
+            "ec2:vpc-endpoint-service",
+            id,
+            arn("vpc-endpoint-service", id),
+            name_tag(service.tags()),
+            service.tags(),
+            endpoint_service_doc(&service, &principals),
+        );
+    }
+    for p in peerings.unwrap_or_default() {
+        let id = p.vpc_peering_connection_id().unwrap_or_default();
+        let uid = arn("vpc-peering-connection", id);
+        // Either side may be another account's VPC, or in another region.
+        for side in [p.requester_vpc_info(), p.accepter_vpc_info()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = side.vpc_id() {
+                let r = side.region().unwrap_or(region);
+                let owner = side.owner_id().unwrap_or(account);
+                rel(
+                    &uid,
+                    "attached_to",
+                    format!("arn:{}:ec2:{r}:{owner}:vpc/{v}", partition(r)),
+                );
+            }
+        }
+        push(
+            "ec2:vpc-peering-connection",
+            id,
+            uid,
+            name_tag(p.tags()),
+            p.tags(),
+            peering_doc(&p),
+        );
+    }
+    for v in vpns.unwrap_or_default() {
+        let id = v.vpn_connection_id().unwrap_or_default();
+        let uid = arn("vpn-connection", id);
+        if let Some(t) = v.transit_gateway_id() {
+            rel(&uid, "attached_to", arn("transit-gateway", t));
+        }
+        if let Some(g) = v.vpn_gateway_id() {
+            rel(&uid, "attached_to", arn("vpn-gateway", g));
+        }
+        push(
+            "ec2:vpn-connection",
+            id,
+            uid,
+            name_tag(v.tags()),
+            v.tags(),
+            vpn_doc(&v),
+        );
+    }
+    for t in gateways.unwrap_or_default() {
+        let id = t.transit_gateway_id().unwrap_or_default();
+        // Prowler names transit gateways by the ARN the API returns.
+        let uid = t
+            .transit_gateway_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| arn("transit-gateway", id));
+        push(
+            "ec2:transit-gateway",
+            id,
+            uid,
+            name_tag(t.tags()),
+            t.tags(),
+            transit_gateway_doc(&t),
+        );
+    }
+    for c in client_vpns.unwrap_or_default() {
+        let id = c.client_vpn_endpoint_id().unwrap_or_default();
+        let uid = arn("client-vpn-endpoint", id);
+        if let Some(v) = c.vpc_id() {
+            rel(&uid, "belongs_to", arn("vpc", v));
+        }
+        for g in c.security_group_ids() {
+            rel(&uid, "protected_by", arn("security-group", g));
+        }
+        push(
+            "ec2:client-vpn-endpoint",
+            id,
+            uid,
+            name_tag(c.tags()),
+            c.tags(),
+            client_vpn_doc(&c),
         );
     }
     part.resources = resources;
@@ -546,6 +728,9 @@ impl Doc {
             self.0.insert(key.into(), v);
         }
         self
+    }
+    fn strs(self, key: &str, items: &[String]) -> Self {
+        self.list(key, items, |s| Value::from(s.as_str()))
     }
     fn list<T>(self, key: &str, items: &[T], f: impl Fn(&T) -> Value) -> Self {
         let list = items.iter().map(f).collect();
@@ -820,6 +1005,7 @@ fn route_table_doc(t: &RouteTable) -> Value {
                 .s("TransitGatewayId", r.transit_gateway_id())
                 .s("VpcPeeringConnectionId", r.vpc_peering_connection_id())
                 .s("State", r.state().map(|s| s.as_str()))
+                .s("Origin", r.origin().map(|o| o.as_str()))
                 .done()
         })
         .v("Tags", Some(tags_doc(t.tags())))
@@ -874,4 +1060,259 @@ fn eni_doc(n: &NetworkInterface) -> Value {
         )
         .v("TagSet", Some(tags_doc(n.tag_set())))
         .done()
+}
+
+fn flow_log_doc(f: &FlowLog) -> Value {
+    Doc::default()
+        .s("FlowLogId", f.flow_log_id())
+        .s("ResourceId", f.resource_id())
+        .s("FlowLogStatus", f.flow_log_status())
+        .s("DeliverLogsStatus", f.deliver_logs_status())
+        .s("TrafficType", f.traffic_type().map(|t| t.as_str()))
+        .s(
+            "LogDestinationType",
+            f.log_destination_type().map(|t| t.as_str()),
+        )
+        .s("LogDestination", f.log_destination())
+        .s("LogGroupName", f.log_group_name())
+        .s("CreationTime", time(f.creation_time()).as_deref())
+        .v("Tags", Some(tags_doc(f.tags())))
+        .done()
+}
+
+fn vpc_endpoint_doc(e: &VpcEndpoint) -> Value {
+    Doc::default()
+        .s("VpcEndpointId", e.vpc_endpoint_id())
+        .s("VpcEndpointType", e.vpc_endpoint_type().map(|t| t.as_str()))
+        .s("VpcId", e.vpc_id())
+        .s("ServiceName", e.service_name())
+        .s("State", e.state().map(|s| s.as_str()))
+        .s("PolicyDocument", e.policy_document())
+        .strs("RouteTableIds", e.route_table_ids())
+        .strs("SubnetIds", e.subnet_ids())
+        .list("Groups", e.groups(), |g| {
+            Doc::default()
+                .s("GroupId", g.group_id())
+                .s("GroupName", g.group_name())
+                .done()
+        })
+        .strs("NetworkInterfaceIds", e.network_interface_ids())
+        .b("PrivateDnsEnabled", e.private_dns_enabled())
+        .b("RequesterManaged", e.requester_managed())
+        .s("OwnerId", e.owner_id())
+        .s("CreationTimestamp", time(e.creation_timestamp()).as_deref())
+        .v("Tags", Some(tags_doc(e.tags())))
+        .done()
+}
+
+fn endpoint_service_doc(s: &ServiceDetail, principals: &[AllowedPrincipal]) -> Value {
+    Doc::default()
+        .s("ServiceId", s.service_id())
+        .s("ServiceName", s.service_name())
+        .list("ServiceType", s.service_type(), |t| {
+            Doc::default()
+                .s("ServiceType", t.service_type().map(|x| x.as_str()))
+                .done()
+        })
+        .s("Owner", s.owner())
+        .strs("AvailabilityZones", s.availability_zones())
+        .b("AcceptanceRequired", s.acceptance_required())
+        .b("ManagesVpcEndpoints", s.manages_vpc_endpoints())
+        .b(
+            "VpcEndpointPolicySupported",
+            s.vpc_endpoint_policy_supported(),
+        )
+        .s("PrivateDnsName", s.private_dns_name())
+        .v("Tags", Some(tags_doc(s.tags())))
+        // From DescribeVpcEndpointServicePermissions.
+        .list("AllowedPrincipals", principals, |p| {
+            Doc::default()
+                .s("Principal", p.principal())
+                .s("PrincipalType", p.principal_type().map(|t| t.as_str()))
+                .s("ServicePermissionId", p.service_permission_id())
+                .done()
+        })
+        .done()
+}
+
+fn peering_side_doc(i: &VpcPeeringConnectionVpcInfo) -> Value {
+    Doc::default()
+        .s("VpcId", i.vpc_id())
+        .s("OwnerId", i.owner_id())
+        .s("Region", i.region())
+        .s("CidrBlock", i.cidr_block())
+        .list("CidrBlockSet", i.cidr_block_set(), |c| {
+            Doc::default().s("CidrBlock", c.cidr_block()).done()
+        })
+        .done()
+}
+
+fn peering_doc(p: &VpcPeeringConnection) -> Value {
+    Doc::default()
+        .s("VpcPeeringConnectionId", p.vpc_peering_connection_id())
+        .v(
+            "RequesterVpcInfo",
+            p.requester_vpc_info().map(peering_side_doc),
+        )
+        .v(
+            "AccepterVpcInfo",
+            p.accepter_vpc_info().map(peering_side_doc),
+        )
+        .v(
+            "Status",
+            p.status().map(|s| {
+                Doc::default()
+                    .s("Code", s.code().map(|c| c.as_str()))
+                    .s("Message", s.message())
+                    .done()
+            }),
+        )
+        .s("ExpirationTime", time(p.expiration_time()).as_deref())
+        .v("Tags", Some(tags_doc(p.tags())))
+        .done()
+}
+
+/// `CustomerGatewayConfiguration` is left out on purpose: it carries the
+/// tunnels' pre-shared keys, which must never leave the account.
+fn vpn_doc(v: &VpnConnection) -> Value {
+    Doc::default()
+        .s("VpnConnectionId", v.vpn_connection_id())
+        .s("State", v.state().map(|s| s.as_str()))
+        .s("Type", v.r#type().map(|t| t.as_str()))
+        .s("Category", v.category())
+        .s("CustomerGatewayId", v.customer_gateway_id())
+        .s("VpnGatewayId", v.vpn_gateway_id())
+        .s("TransitGatewayId", v.transit_gateway_id())
+        .list("VgwTelemetry", v.vgw_telemetry(), |t| {
+            Doc::default()
+                .s("OutsideIpAddress", t.outside_ip_address())
+                .s("Status", t.status().map(|s| s.as_str()))
+                .s("StatusMessage", t.status_message())
+                .s("LastStatusChange", time(t.last_status_change()).as_deref())
+                .i(
+                    "AcceptedRouteCount",
+                    t.accepted_route_count().map(i64::from),
+                )
+                .done()
+        })
+        .v("Tags", Some(tags_doc(v.tags())))
+        .done()
+}
+
+fn transit_gateway_doc(t: &TransitGateway) -> Value {
+    Doc::default()
+        .s("TransitGatewayId", t.transit_gateway_id())
+        .s("TransitGatewayArn", t.transit_gateway_arn())
+        .s("State", t.state().map(|s| s.as_str()))
+        .s("OwnerId", t.owner_id())
+        .s("Description", t.description())
+        .s("CreationTime", time(t.creation_time()).as_deref())
+        .v(
+            "Options",
+            t.options().map(|o| {
+                Doc::default()
+                    .i("AmazonSideAsn", o.amazon_side_asn())
+                    .s(
+                        "AutoAcceptSharedAttachments",
+                        o.auto_accept_shared_attachments().map(|x| x.as_str()),
+                    )
+                    .s(
+                        "DefaultRouteTableAssociation",
+                        o.default_route_table_association().map(|x| x.as_str()),
+                    )
+                    .s(
+                        "DefaultRouteTablePropagation",
+                        o.default_route_table_propagation().map(|x| x.as_str()),
+                    )
+                    .s("VpnEcmpSupport", o.vpn_ecmp_support().map(|x| x.as_str()))
+                    .s("DnsSupport", o.dns_support().map(|x| x.as_str()))
+                    .s(
+                        "MulticastSupport",
+                        o.multicast_support().map(|x| x.as_str()),
+                    )
+                    .done()
+            }),
+        )
+        .v("Tags", Some(tags_doc(t.tags())))
+        .done()
+}
+
+fn client_vpn_doc(c: &ClientVpnEndpoint) -> Value {
+    Doc::default()
+        .s("ClientVpnEndpointId", c.client_vpn_endpoint_id())
+        .s("Description", c.description())
+        .v(
+            "Status",
+            c.status().map(|s| {
+                Doc::default()
+                    .s("Code", s.code().map(|x| x.as_str()))
+                    .s("Message", s.message())
+                    .done()
+            }),
+        )
+        .s("VpcId", c.vpc_id())
+        .strs("SecurityGroupIds", c.security_group_ids())
+        .s("ClientCidrBlock", c.client_cidr_block())
+        .s("DnsName", c.dns_name())
+        .b("SplitTunnel", c.split_tunnel())
+        .s("VpnProtocol", c.vpn_protocol().map(|x| x.as_str()))
+        .s(
+            "TransportProtocol",
+            c.transport_protocol().map(|x| x.as_str()),
+        )
+        .i("VpnPort", c.vpn_port().map(i64::from))
+        .s("ServerCertificateArn", c.server_certificate_arn())
+        .v(
+            "ConnectionLogOptions",
+            c.connection_log_options().map(|o| {
+                Doc::default()
+                    .b("Enabled", o.enabled())
+                    .s("CloudwatchLogGroup", o.cloudwatch_log_group())
+                    .s("CloudwatchLogStream", o.cloudwatch_log_stream())
+                    .done()
+            }),
+        )
+        .s("CreationTime", c.creation_time())
+        .v("Tags", Some(tags_doc(c.tags())))
+        .done()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{
+        PrincipalType, TelemetryStatus, VgwTelemetry, VpnConnection, VpnState,
+    };
+
+    use super::*;
+
+    #[test]
+    fn vpn_documents_never_carry_the_customer_gateway_configuration() {
+        let vpn = VpnConnection::builder()
+            .vpn_connection_id("vpn-1")
+            .state(VpnState::Available)
+            .customer_gateway_configuration("<pre_shared_key>secret</pre_shared_key>")
+            .vgw_telemetry(VgwTelemetry::builder().status(TelemetryStatus::Up).build())
+            .build();
+        let doc = vpn_doc(&vpn);
+        assert_eq!(doc["VgwTelemetry"][0]["Status"], "UP");
+        assert!(!doc.to_string().contains("secret"), "{doc}");
+    }
+
+    #[test]
+    fn endpoint_services_carry_their_allowed_principals() {
+        let service = ServiceDetail::builder()
+            .service_id("vpce-svc-1")
+            .owner("123456789012")
+            .build();
+        let principals = [AllowedPrincipal::builder()
+            .principal("arn:aws:iam::111122223333:root")
+            .principal_type(PrincipalType::Account)
+            .build()];
+        let doc = endpoint_service_doc(&service, &principals);
+        assert_eq!(doc["ServiceId"], "vpce-svc-1");
+        assert_eq!(
+            doc["AllowedPrincipals"],
+            json!([{"Principal": "arn:aws:iam::111122223333:root", "PrincipalType": "Account"}])
+        );
+    }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError, bulk, now_ms};
+use super::{Backend, Store, StoreError, bulk, now_ms, results};
 use crate::catalog::Catalog;
 use crate::mapping;
 
@@ -141,7 +141,7 @@ impl Store {
         stage("assets", &mut t);
         upsert_relationships(conn, &scope, &mut summary).await?;
         stage("relationships", &mut t);
-        let results = upsert_results(conn, &scope, &asset_ids, &mut summary).await?;
+        results::store(conn, &scope, &asset_ids, &mut summary).await?;
         stage("results", &mut t);
         let input = mapping::Input {
             backend: self.backend,
@@ -150,9 +150,9 @@ impl Store {
             batch_id: &batch_id,
             sha256: &sha256,
             now,
-            results: &results,
         };
         mapping::apply(conn, catalog, &input, &mut summary).await?;
+        results::drop_staged(conn).await?;
         stage("mapping", &mut t);
         sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
             .bind(now)
@@ -168,6 +168,8 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         tx.commit().await?;
+        self.committed();
+        stage("commit", &mut t);
         Ok(IngestOutcome::Accepted(summary))
     }
 
@@ -195,13 +197,13 @@ impl Store {
 
 /// What every write of one batch shares.
 #[derive(Clone, Copy)]
-struct Scope<'a> {
-    backend: Backend,
-    tenant_id: i64,
-    integration_id: i64,
-    batch_id: &'a str,
-    batch: &'a Batch,
-    now: i64,
+pub(super) struct Scope<'a> {
+    pub(super) backend: Backend,
+    pub(super) tenant_id: i64,
+    pub(super) integration_id: i64,
+    pub(super) batch_id: &'a str,
+    pub(super) batch: &'a Batch,
+    pub(super) now: i64,
 }
 
 async fn upsert_integration(
@@ -453,117 +455,4 @@ async fn upsert_relationships(
         summary.relationships_ended = done.rows_affected();
     }
     Ok(())
-}
-
-/// Upsert results and write history rows for new results and status changes.
-/// Returns (check id, asset source id) → (result row, asset row).
-async fn upsert_results(
-    conn: &mut AnyConnection,
-    scope: &Scope<'_>,
-    asset_ids: &HashMap<String, i64>,
-    summary: &mut IngestSummary,
-) -> Result<HashMap<(String, String), (i64, i64)>, StoreError> {
-    let Scope {
-        backend,
-        tenant_id,
-        integration_id,
-        batch_id,
-        batch,
-        ..
-    } = *scope;
-    let previous: HashMap<(String, i64), String> = sqlx::query(
-        "SELECT r.check_id, r.asset_id, r.status FROM check_results r
-         JOIN assets a ON a.id = r.asset_id
-         WHERE r.tenant_id = $1 AND a.integration_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(integration_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
-    .collect::<Result<_, sqlx::Error>>()?;
-    // Ingest validated that every result names an asset of the batch.
-    let rows: Vec<(&citadel_wire::CheckResult, i64)> = batch
-        .results
-        .iter()
-        .filter_map(|r| asset_ids.get(&r.asset).map(|&a| (r, a)))
-        .collect();
-    let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(rows.len());
-    const COLS: usize = 9;
-    for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,
-                 severity, observed_at, first_seen_at, batch_id)
-             VALUES {}
-             ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
-                 status = excluded.status, status_extended = excluded.status_extended,
-                 severity = excluded.severity, observed_at = excluded.observed_at,
-                 batch_id = excluded.batch_id
-             RETURNING id, check_id, asset_id",
-            bulk::values(backend, chunk.len(), COLS)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (r, asset_id) in chunk {
-            q = q
-                .bind(tenant_id)
-                .bind(&r.check_id)
-                .bind(*asset_id)
-                .bind(r.status.as_str())
-                .bind(&r.status_extended)
-                .bind(r.severity.as_str())
-                .bind(r.observed_at)
-                .bind(r.observed_at)
-                .bind(batch_id);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
-        }
-    }
-
-    let mut stored = HashMap::with_capacity(rows.len());
-    let mut history: Vec<(i64, Option<&str>, &str, i64)> = Vec::new();
-    for (r, asset_id) in &rows {
-        let Some(&result_id) = ids.get(&(r.check_id.clone(), *asset_id)) else {
-            continue;
-        };
-        stored.insert(
-            (r.check_id.clone(), r.asset.clone()),
-            (result_id, *asset_id),
-        );
-        let status = r.status.as_str();
-        let before = previous
-            .get(&(r.check_id.clone(), *asset_id))
-            .map(String::as_str);
-        if before != Some(status) {
-            history.push((result_id, before, status, r.observed_at));
-        }
-        summary.results += 1;
-        match r.status {
-            Status::Pass => summary.passed += 1,
-            Status::Fail => summary.failed += 1,
-            Status::Error => summary.errors += 1,
-            Status::NotApplicable => summary.not_applicable += 1,
-        }
-    }
-    const HCOLS: usize = 5;
-    for chunk in history.chunks(bulk::rows_per_statement(HCOLS)) {
-        let sql = format!(
-            "INSERT INTO check_result_history (check_result_id, previous_status, status, changed_at, batch_id)
-             VALUES {}",
-            bulk::values(backend, chunk.len(), HCOLS)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (id, before, status, at) in chunk {
-            q = q
-                .bind(*id)
-                .bind(*before)
-                .bind(*status)
-                .bind(*at)
-                .bind(batch_id);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    summary.history += history.len() as u64;
-    Ok(stored)
 }

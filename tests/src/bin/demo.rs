@@ -64,6 +64,18 @@ async fn main() -> anyhow::Result<()> {
         "    volumes {} (unencrypted), {} (encrypted)",
         estate.plain_volume, estate.encrypted_volume
     );
+    println!(
+        "    VPC {} with a flow log and an EC2 endpoint {}; default VPC {} without either",
+        estate.internal_vpc, estate.ec2_endpoint, estate.default_vpc
+    );
+    println!(
+        "    endpoint service {} (allows an untrusted account), peering {} (routes a whole VPC)",
+        estate.endpoint_service, estate.peering
+    );
+    println!(
+        "    transit gateways {} (auto-accepts attachments), {} (does not)",
+        estate.open_tgw, estate.reviewed_tgw
+    );
 
     step("Initialising a collector (SQLite)");
     let mut collector = Collector::init(&dir.join("collector"), "sqlite://citadel.db")?;

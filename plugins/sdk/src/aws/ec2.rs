@@ -297,6 +297,11 @@ pub struct Route {
     pub destination_ipv6_cidr_block: Option<String>,
     /// Gateway (`igw-…`, `eigw-…`, `local`, …).
     pub gateway_id: Option<String>,
+    /// VPC peering connection (`pcx-…`) the route sends traffic to.
+    pub vpc_peering_connection_id: Option<String>,
+    /// `CreateRouteTable` (the table's own local routes), `CreateRoute` or
+    /// `EnableVgwRoutePropagation`.
+    pub origin: Option<String>,
 }
 
 /// A network ACL (`ec2:network-acl`).
