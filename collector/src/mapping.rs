@@ -289,8 +289,8 @@ pub async fn apply(
     Ok(())
 }
 
-/// Create evidence for first observations, count a revision on every record
-/// the batch touches, and add the revisions: set-based over the staged
+/// Create evidence (at revision 1) for first observations, count a revision on
+/// the records seen before, and add the revisions: set-based over the staged
 /// results (see [`crate::store::results`]). A result seen for the first time
 /// has no evidence yet: results and evidence are created in one transaction.
 async fn evidence(
@@ -308,7 +308,7 @@ async fn evidence(
                  is_continuous, asset_name, asset_type, asset_source_id, created_at,
                  updated_at, revisions)
              SELECT {tenant}, s.result_id, s.check_id, s.check_id || ' on ' || a.source_id,
-                 'in_review', TRUE, a.name, a.kind, a.source_id, {now}, {now}, 0
+                 'in_review', TRUE, a.name, a.kind, a.source_id, {now}, {now}, 1
              FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
              WHERE s.previous_status IS NULL
              ON CONFLICT (check_result_id) DO NOTHING"
@@ -321,7 +321,7 @@ async fn evidence(
             "UPDATE evidence SET revisions = evidence.revisions + 1, updated_at = {now},
                  asset_name = a.name
              FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
-             WHERE evidence.check_result_id = s.result_id"
+             WHERE evidence.check_result_id = s.result_id AND s.previous_status IS NOT NULL"
         ),
     )
     .await?;

@@ -487,7 +487,9 @@ async fn scan_scenario(backend: Backend) {
     // The signed bytes are stored verbatim and match what the agent wrote.
     let written = std::fs::read(&batch_file).unwrap();
     let (raw, sha): (Vec<u8>, String) = {
-        let r = sqlx::query("SELECT raw, sha256 FROM batches")
+        let r = sqlx::query(
+            "SELECT p.raw, b.sha256 FROM batches b JOIN batch_payloads p ON p.batch_id = b.id",
+        )
             .fetch_one(&pool)
             .await
             .unwrap();

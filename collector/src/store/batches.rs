@@ -86,8 +86,8 @@ impl Store {
         let integration_id = upsert_integration(conn, tenant_id, agent_id, batch, now).await?;
         let inserted = sqlx::query(
             "INSERT INTO batches (id, tenant_id, agent_id, integration_id, seq, prev, scan_id,
-                 sha256, raw, received_at, started_at, finished_at, complete, summary)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}')",
+                 sha256, received_at, started_at, finished_at, complete, summary)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{}')",
         )
         .bind(&batch_id)
         .bind(tenant_id)
@@ -97,7 +97,6 @@ impl Store {
         .bind(batch.prev.as_deref())
         .bind(batch.scan_id.to_string())
         .bind(&sha256)
-        .bind(raw)
         .bind(now)
         .bind(batch.started_at)
         .bind(batch.finished_at)
@@ -115,6 +114,11 @@ impl Store {
                 .ok_or_else(|| StoreError::Conflict(batch_id.clone()));
         }
         inserted?;
+        sqlx::query("INSERT INTO batch_payloads (batch_id, raw) VALUES ($1, $2)")
+            .bind(&batch_id)
+            .bind(raw)
+            .execute(&mut *conn)
+            .await?;
 
         let mut summary = IngestSummary::default();
         let scope = Scope {

@@ -103,10 +103,14 @@ pub(super) async fn store(
     let same = format!(
         "r.tenant_id = {tenant_id} AND r.check_id = {STAGED}.check_id AND r.asset_id = {STAGED}.asset_id"
     );
-    // 2. What each result was before this batch (NULL: never seen).
+    // 2. What each result was before this batch (NULL: never seen), and the
+    //    rows of results seen before (an upsert keeps them).
     exec(
         conn,
-        format!("UPDATE {STAGED} SET previous_status = r.status FROM check_results r WHERE {same}"),
+        format!(
+            "UPDATE {STAGED} SET previous_status = r.status, result_id = r.id
+             FROM check_results r WHERE {same}"
+        ),
     )
     .await?;
     // 3. The upsert. (`WHERE true` tells SQLite's parser the SELECT has ended.)
@@ -125,9 +129,13 @@ pub(super) async fn store(
         ),
     )
     .await?;
+    // The rows of results seen for the first time.
     exec(
         conn,
-        format!("UPDATE {STAGED} SET result_id = r.id FROM check_results r WHERE {same}"),
+        format!(
+            "UPDATE {STAGED} SET result_id = r.id FROM check_results r
+             WHERE {STAGED}.result_id IS NULL AND {same}"
+        ),
     )
     .await?;
     // Evidence (in the mapping stage) looks staged rows up by result.
