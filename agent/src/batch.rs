@@ -7,7 +7,7 @@ use citadel_wire::{
 };
 use uuid::Uuid;
 
-use crate::discovery::Inventory;
+use crate::discovery::{ACCOUNT_SETTING_KINDS, AGENT_ONLY_KINDS, Inventory};
 use crate::plugin_host::{self, Plugin};
 
 /// Everything a batch needs besides the agent's chain position.
@@ -33,22 +33,7 @@ pub struct ScanData<'a> {
 /// Build the batch.
 pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'_>) -> Batch {
     let inv = data.inventory;
-    let mut assets: Vec<Asset> = inv
-        .resources
-        .iter()
-        .map(|r| Asset {
-            source: "aws".into(),
-            source_id: r.uid.clone(),
-            id: r.id.clone(),
-            kind: r.kind.to_string(),
-            name: r.name.clone(),
-            region: r.region.clone(),
-            account: r.account.clone(),
-            tags: r.tags.clone(),
-            raw: r.document.clone(),
-        })
-        .collect();
-    assets.extend(data.extra_assets);
+    let assets = assets(inv, data.extra_assets);
     let checks = data
         .plugins
         .iter()
@@ -92,6 +77,60 @@ pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'
     }
 }
 
+/// The batch's assets: one per discovered resource, except that kinds that stay
+/// in the agent ([`AGENT_ONLY_KINDS`], e.g. user data) are left out and a
+/// region's account settings, which share its account uid, become one
+/// `aws:account-region` asset whose raw document holds each setting by kind.
+/// `extra` (account-region assets for error results) fills the gaps.
+fn assets(inv: &Inventory, extra: Vec<Asset>) -> Vec<Asset> {
+    let mut assets: Vec<Asset> = Vec::with_capacity(inv.resources.len());
+    let mut settings: BTreeMap<&str, (Asset, serde_json::Map<String, serde_json::Value>)> =
+        BTreeMap::new();
+    for r in &inv.resources {
+        if AGENT_ONLY_KINDS.contains(&r.kind) {
+            continue;
+        }
+        let asset = Asset {
+            source: "aws".into(),
+            source_id: r.uid.clone(),
+            id: r.id.clone(),
+            kind: r.kind.to_string(),
+            name: r.name.clone(),
+            region: r.region.clone(),
+            account: r.account.clone(),
+            tags: r.tags.clone(),
+            raw: r.document.clone(),
+        };
+        if ACCOUNT_SETTING_KINDS.contains(&r.kind) {
+            let entry = settings
+                .entry(r.uid.as_str())
+                .or_insert_with(|| (account_region_asset(asset), Default::default()));
+            let doc = serde_json::from_str(&r.document).unwrap_or(serde_json::Value::Null);
+            entry.1.insert(r.kind.to_string(), doc);
+        } else {
+            assets.push(asset);
+        }
+    }
+    for (_, (mut asset, docs)) in settings {
+        asset.raw = serde_json::Value::Object(docs).to_string();
+        assets.push(asset);
+    }
+    let known: std::collections::BTreeSet<String> =
+        assets.iter().map(|a| a.source_id.clone()).collect();
+    assets.extend(extra.into_iter().filter(|a| !known.contains(&a.source_id)));
+    assets
+}
+
+/// The region-of-an-account asset, as the scan names it for error results.
+fn account_region_asset(from: Asset) -> Asset {
+    Asset {
+        kind: "aws:account-region".into(),
+        name: Some(format!("{} {}", from.account, from.region)),
+        tags: BTreeMap::new(),
+        ..from
+    }
+}
+
 fn check_info(plugin: &str, c: &plugin_host::CheckInfo) -> CheckInfo {
     CheckInfo {
         id: c.id.clone(),
@@ -124,5 +163,98 @@ pub fn status(s: plugin_host::Status) -> Status {
         plugin_host::Status::Fail => Status::Fail,
         plugin_host::Status::Error => Status::Error,
         plugin_host::Status::NotApplicable => Status::NotApplicable,
+    }
+}
+
+#[cfg(test)]
+mod asset_tests {
+    use std::collections::BTreeMap;
+
+    use citadel_wire::Asset;
+
+    use super::assets;
+    use crate::discovery::{Inventory, Resource};
+
+    fn resource(kind: &'static str, uid: &str, document: &str) -> Resource {
+        Resource {
+            uid: uid.into(),
+            id: "123456789012".into(),
+            kind,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            name: None,
+            tags: BTreeMap::new(),
+            document: document.into(),
+        }
+    }
+
+    #[test]
+    fn account_settings_share_one_asset_and_user_data_stays_home() {
+        let account = "arn:aws:ec2:us-east-1:123456789012:account";
+        let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-1";
+        let inv = Inventory {
+            account: "123456789012".into(),
+            resources: vec![
+                resource("ec2:instance", instance, r#"{"InstanceId":"i-1"}"#),
+                resource(
+                    "ec2:instance-user-data",
+                    instance,
+                    r#"{"UserData":"c2VjcmV0"}"#,
+                ),
+                resource(
+                    "ec2:image-block-public-access",
+                    account,
+                    r#"{"ImageBlockPublicAccessState":"unblocked"}"#,
+                ),
+                resource(
+                    "ec2:instance-metadata-defaults",
+                    account,
+                    r#"{"AccountLevel":{}}"#,
+                ),
+            ],
+            ..Default::default()
+        };
+        let extra = |uid: &str| Asset {
+            source: "aws".into(),
+            source_id: uid.into(),
+            id: "123456789012".into(),
+            kind: "aws:account-region".into(),
+            name: None,
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            tags: BTreeMap::new(),
+            raw: "{}".into(),
+        };
+        let out = assets(
+            &inv,
+            vec![
+                extra(account),
+                extra("arn:aws:ec2:eu-west-1:123456789012:account"),
+            ],
+        );
+        let ids: Vec<(&str, &str)> = out
+            .iter()
+            .map(|a| (a.source_id.as_str(), a.kind.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                (instance, "ec2:instance"),
+                (account, "aws:account-region"),
+                (
+                    "arn:aws:ec2:eu-west-1:123456789012:account",
+                    "aws:account-region"
+                ),
+            ]
+        );
+        let raw: serde_json::Value = serde_json::from_str(&out[1].raw).unwrap();
+        assert_eq!(
+            raw,
+            serde_json::json!({
+                "ec2:image-block-public-access": {"ImageBlockPublicAccessState": "unblocked"},
+                "ec2:instance-metadata-defaults": {"AccountLevel": {}}
+            })
+        );
+        assert!(out.iter().all(|a| !a.raw.contains("c2VjcmV0")));
     }
 }

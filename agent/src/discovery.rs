@@ -108,6 +108,58 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ),
     // The account itself, for account-level VPC checks; their verdicts rest on DescribeVpcs.
     ("ec2:vpc-account", &["ec2:DescribeVpcs"]),
+    // AMIs the account owns, plus (when `ec2:instance` is read too) the AMIs
+    // its instances were launched from.
+    ("ec2:image", &["ec2:DescribeImages"]),
+    // Per-region account settings; each is a pseudo-resource `arn:…:ec2:<region>:<account>:account`.
+    (
+        "ec2:image-block-public-access",
+        &["ec2:GetImageBlockPublicAccessState"],
+    ),
+    (
+        "ec2:snapshot-block-public-access",
+        &["ec2:GetSnapshotBlockPublicAccessState"],
+    ),
+    (
+        "ec2:instance-metadata-defaults",
+        &["ec2:GetInstanceMetadataDefaults"],
+    ),
+    // No resources of its own: folds each snapshot's `createVolumePermission`
+    // attribute into its `ec2:snapshot` document as `CreateVolumePermissions`.
+    (
+        "ec2:snapshot-permissions",
+        &["ec2:DescribeSnapshots", "ec2:DescribeSnapshotAttribute"],
+    ),
+    ("ec2:launch-template", LAUNCH_TEMPLATE_ACTIONS),
+    // User data, served to checks but never shipped (see [`AGENT_ONLY_KINDS`]):
+    // the launch templates' versions, and each live instance's `userData` attribute.
+    (LAUNCH_TEMPLATE_USER_DATA, LAUNCH_TEMPLATE_ACTIONS),
+    (
+        INSTANCE_USER_DATA,
+        &["ec2:DescribeInstances", "ec2:DescribeInstanceAttribute"],
+    ),
+];
+
+const LAUNCH_TEMPLATE_ACTIONS: &[&str] = &[
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+];
+
+/// Launch template versions' user data (uid: the template's ARN).
+pub const LAUNCH_TEMPLATE_USER_DATA: &str = "ec2:launch-template-user-data";
+/// An instance's user data (uid: the instance's ARN).
+pub const INSTANCE_USER_DATA: &str = "ec2:instance-user-data";
+
+/// Kinds checks may read but whose documents never leave the agent (they can
+/// hold secrets): they are not batch assets. Their uids are other resources'.
+pub const AGENT_ONLY_KINDS: &[&str] = &[LAUNCH_TEMPLATE_USER_DATA, INSTANCE_USER_DATA];
+
+/// Kinds whose resources are per-region account settings sharing the uid
+/// `arn:…:ec2:<region>:<account>:account` (one batch asset per region).
+pub const ACCOUNT_SETTING_KINDS: &[&str] = &[
+    "ec2:image-block-public-access",
+    "ec2:snapshot-block-public-access",
+    "ec2:instance-metadata-defaults",
 ];
 
 /// Discover every configured region of `integration`.

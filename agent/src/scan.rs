@@ -179,7 +179,8 @@ pub async fn scan_once(
             let host = host.clone();
             let inventory = inventory.clone();
             let audit = config.audit.clone();
-            tokio::task::spawn_blocking(move || evaluate_all(&host, &inventory, audit))
+            let regions = integration.regions.clone();
+            tokio::task::spawn_blocking(move || evaluate_all(&host, &inventory, audit, &regions))
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?
         };
@@ -243,10 +244,14 @@ pub async fn scan_once(
 
 /// Run every check of every plugin. A failed evaluation becomes `error` results
 /// on the resources the check evaluates, so a broken plugin is visible, not a gap.
+/// A check reading a kind this agent cannot discover (a pack newer than the
+/// agent) is not run: its verdicts would rest on data that was never fetched.
+/// It gets an `error` result per region instead.
 fn evaluate_all(
     host: &PluginHost,
     inventory: &Inventory,
     audit: BTreeMap<String, String>,
+    regions: &[String],
 ) -> (Vec<CheckResult>, Vec<Asset>, Vec<String>) {
     let view = Arc::new(InventoryView::new(&inventory.resources, audit));
     let by_kind = inventory.by_kind();
@@ -265,8 +270,31 @@ fn evaluate_all(
                 .iter()
                 .filter(|e| check.reads.iter().any(|k| k == e.kind))
                 .collect();
-            match host.evaluate(plugin, check, &view) {
+            // Resources the check judged itself; a failed region's account uid among
+            // them (an account setting) keeps its verdict instead of a second result.
+            let mut judged = std::collections::BTreeSet::new();
+            let unknown: Vec<&str> = check
+                .reads
+                .iter()
+                .filter(|k| !discovery::KINDS.iter().any(|(known, _)| known == k))
+                .map(String::as_str)
+                .collect();
+            let outcome = if unknown.is_empty() {
+                host.evaluate(plugin, check, &view)
+            } else {
+                Ok(Vec::new())
+            };
+            if !unknown.is_empty() {
+                let reason = format!(
+                    "reads {} which this agent cannot discover; upgrade the agent",
+                    unknown.join(", ")
+                );
+                tracing::warn!(plugin = %plugin.name, check = %check.id, "Check not run: it {reason}.");
+                errors.push(format!("{} ({}): {reason}", check.id, plugin.name));
+            }
+            match outcome {
                 Ok(findings) => {
+                    judged.extend(findings.iter().map(|f| f.resource_uid.clone()));
                     results.extend(findings.into_iter().map(|f| CheckResult {
                         check_id: f.check_id,
                         asset: f.resource_uid,
@@ -294,6 +322,14 @@ fn evaluate_all(
             }
             // One error result per failed account-region, naming every failed call.
             let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            if !unknown.is_empty() {
+                for region in regions {
+                    by_region
+                        .entry(region.as_str())
+                        .or_default()
+                        .push(format!("this agent cannot discover {}", unknown.join(", ")));
+                }
+            }
             for e in failed {
                 by_region
                     .entry(e.region.as_str())
@@ -307,6 +343,9 @@ fn evaluate_all(
                     region,
                     inventory.account
                 );
+                if judged.contains(&uid) {
+                    continue;
+                }
                 extra.entry(uid.clone()).or_insert_with(|| Asset {
                     source: "aws".into(),
                     source_id: uid.clone(),

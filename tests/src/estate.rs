@@ -3,7 +3,7 @@
 //! | resource | fails | passes |
 //! |---|---|---|
 //! | security group, in use | `web-ssh-open`: TCP 22 from 0.0.0.0/0 | `app-ssh-internal`: TCP 22 from 10.0.0.0/8 |
-//! | instance | `web` in a default (public) subnet: public IPv4 | `app` in a private subnet |
+//! | instance | `web` in a default (public) subnet: public IPv4; an AWS key pair in its user data | `app` in a private subnet, no user data |
 //! | EBS volume | `scratch-plain`: unencrypted | `scratch-encrypted` |
 //! | VPC flow log | the default VPC has none | `internal` has one |
 //! | EC2 endpoint | the default VPC has none | `internal` has an interface endpoint (one subnet: not multi-AZ) |
@@ -11,9 +11,13 @@
 //! | endpoint service | allows account 111122223333 (untrusted) | |
 //! | peering route | the default VPC routes all of `internal` over the peering | |
 //! | transit gateway | auto-accepts shared attachments | reviews them |
+//! | AMI (the account's, from `app`) | `citadel-golden-public`: launchable by all | `citadel-golden-private` |
+//! | EBS snapshot | a snapshot of `scratch-plain` anyone may restore | moto's own snapshots |
+//! | launch template | `web-open`: v1 asks for a public IP and has a password in its user data, v2 requires IMDSv2 | `app-strict`: IMDSv2 optional (fails), no public IP, clean user data |
 //!
-//! moto cannot serve DescribeClientVpnEndpoints, and its VPN connections have no
-//! tunnel telemetry, so neither is seeded.
+//! moto cannot serve DescribeClientVpnEndpoints, GetImageBlockPublicAccessState,
+//! GetSnapshotBlockPublicAccessState or GetInstanceMetadataDefaults, and its VPN
+//! connections have no tunnel telemetry, so none of these is seeded.
 
 use anyhow::Context;
 use aws_sdk_ec2::Client;
@@ -22,6 +26,10 @@ use aws_sdk_ec2::types::{
     IpRange, ResourceType, Tag, TagSpecification, TrafficType, TransitGatewayRequestOptions,
     VpcEndpointType,
 };
+
+/// The `web` instance's user data (base64): a bootstrap script that exports
+/// AWS's documented example access key pair on lines 2 and 3.
+pub const WEB_USER_DATA: &str = "IyEvYmluL2Jhc2gKZXhwb3J0IEFXU19BQ0NFU1NfS0VZX0lEPUFLSUFJT1NGT0ROTjdFWEFNUExFCmV4cG9ydCBBV1NfU0VDUkVUX0FDQ0VTU19LRVk9d0phbHJYVXRuRkVNSS9LN01ERU5HL2JQeFJmaUNZRVhBTVBMRUtFWQo=";
 
 /// Ids of what was seeded.
 #[derive(Debug, Clone)]
@@ -60,6 +68,16 @@ pub struct Estate {
     pub open_tgw: String,
     /// Transit gateway that does not.
     pub reviewed_tgw: String,
+    /// The account's AMI launchable by everyone.
+    pub public_ami: String,
+    /// The account's private AMI.
+    pub private_ami: String,
+    /// Snapshot of `plain_volume` anyone may create volumes from.
+    pub public_snapshot: String,
+    /// Launch template `web-open` (see the table).
+    pub open_template: String,
+    /// Launch template `app-strict` (see the table).
+    pub strict_template: String,
 }
 
 impl Estate {
@@ -194,6 +212,7 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
                 .subnet_id(subnet)
                 .security_group_ids(sg)
                 .tag_specifications(tags(ResourceType::Instance, name))
+                .set_user_data((name == "web").then(|| WEB_USER_DATA.to_string()))
                 .send()
                 .await?
                 .instances
@@ -230,6 +249,7 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
     let plain_volume = volume(false, "scratch-plain").await?;
     let encrypted_volume = volume(true, "scratch-encrypted").await?;
 
+    let images = seed_images_and_templates(&ec2, &private_instance, &plain_volume).await?;
     let sts_account = "123456789012".to_string(); // moto's fixed account
     let network = seed_network(
         &ec2,
@@ -260,6 +280,11 @@ pub async fn seed_estate(endpoint: &str, region: &str) -> anyhow::Result<Estate>
         peering: network.peering,
         open_tgw: network.open_tgw,
         reviewed_tgw: network.reviewed_tgw,
+        public_ami: images.public_ami,
+        private_ami: images.private_ami,
+        public_snapshot: images.public_snapshot,
+        open_template: images.open_template,
+        strict_template: images.strict_template,
     })
 }
 
@@ -401,6 +426,133 @@ async fn seed_network(
         peering,
         open_tgw,
         reviewed_tgw,
+    })
+}
+
+/// What [`seed_images_and_templates`] created.
+struct Images {
+    public_ami: String,
+    private_ami: String,
+    public_snapshot: String,
+    open_template: String,
+    strict_template: String,
+}
+
+/// Two AMIs of `instance` (one public), a public snapshot of `volume`, and two
+/// launch templates.
+async fn seed_images_and_templates(
+    ec2: &Client,
+    instance: &str,
+    volume: &str,
+) -> anyhow::Result<Images> {
+    use aws_sdk_ec2::types::{
+        LaunchPermission, LaunchPermissionModifications, LaunchTemplateHttpTokensState,
+        LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+        LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, PermissionGroup,
+        RequestLaunchTemplateData,
+    };
+    use base64::Engine;
+    let image = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let instance = instance.to_string();
+        async move {
+            ec2.create_image()
+                .instance_id(instance)
+                .name(name)
+                .send()
+                .await?
+                .image_id
+                .context("image id")
+        }
+    };
+    let public_ami = image("citadel-golden-public").await?;
+    let private_ami = image("citadel-golden-private").await?;
+    ec2.modify_image_attribute()
+        .image_id(&public_ami)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .add(
+                    LaunchPermission::builder()
+                        .group(PermissionGroup::All)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    let public_snapshot = ec2
+        .create_snapshot()
+        .volume_id(volume)
+        .send()
+        .await?
+        .snapshot_id
+        .context("snapshot id")?;
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(&public_snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(aws_sdk_ec2::types::OperationType::Add)
+        .group_names("all")
+        .send()
+        .await?;
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let imds = |tokens: LaunchTemplateHttpTokensState| {
+        LaunchTemplateInstanceMetadataOptionsRequest::builder()
+            .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+            .http_tokens(tokens)
+            .build()
+    };
+    let open_template = ec2
+        .create_launch_template()
+        .launch_template_name("web-open")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .network_interfaces(
+                    LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
+                        .device_index(0)
+                        .associate_public_ip_address(true)
+                        .build(),
+                )
+                .user_data(b64("#!/bin/bash
+DB_PASSWORD=Hunter2-is-not-strong
+"))
+                .build(),
+        )
+        .send()
+        .await?
+        .launch_template
+        .and_then(|t| t.launch_template_id)
+        .context("launch template id")?;
+    ec2.create_launch_template_version()
+        .launch_template_id(&open_template)
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .metadata_options(imds(LaunchTemplateHttpTokensState::Required))
+                .build(),
+        )
+        .send()
+        .await?;
+    let strict_template = ec2
+        .create_launch_template()
+        .launch_template_name("app-strict")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .metadata_options(imds(LaunchTemplateHttpTokensState::Optional))
+                .user_data(b64("#!/bin/bash
+yum -y update
+"))
+                .build(),
+        )
+        .send()
+        .await?
+        .launch_template
+        .and_then(|t| t.launch_template_id)
+        .context("launch template id")?;
+    Ok(Images {
+        public_ami,
+        private_ami,
+        public_snapshot,
+        open_template,
+        strict_template,
     })
 }
 

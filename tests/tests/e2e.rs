@@ -10,6 +10,19 @@ const REGION: &str = "us-east-1";
 const SSH: &str = "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22";
 const PUBLIC_IP: &str = "ec2_instance_public_ip";
 const EBS: &str = "ec2_ebs_volume_encryption";
+const ACCOUNT_IMDS: &str = "ec2_instance_account_imdsv2_enabled";
+/// Account-setting checks and the call behind each, which moto cannot serve.
+const ACCOUNT_SETTINGS: [(&str, &str); 3] = [
+    (
+        "ec2_ami_account_block_public_access",
+        "ec2:GetImageBlockPublicAccessState",
+    ),
+    (
+        "ec2_ebs_snapshot_account_block_public_access",
+        "ec2:GetSnapshotBlockPublicAccessState",
+    ),
+    (ACCOUNT_IMDS, "ec2:GetInstanceMetadataDefaults"),
+];
 
 type Row4 = (String, String, String, String);
 
@@ -188,7 +201,8 @@ async fn scan_scenario(backend: Backend) {
         .filter(|r| r.0.starts_with("ec2_securitygroup_") && !hygiene.contains(&r.0.as_str()))
         .map(|r| r.0.as_str())
         .collect();
-    assert_eq!(sg_checks.len(), 18, "{sg_checks:?}");
+    // 18 exposure checks plus ec2_securitygroup_allow_wide_open_public_ipv4.
+    assert_eq!(sg_checks.len(), 19, "{sg_checks:?}");
     // Two VPCs, each with its default group, plus the two seeded groups; the
     // default groups are not in use, so the default-group check says nothing.
     let groups = ec2
@@ -213,6 +227,12 @@ async fn scan_scenario(backend: Backend) {
         .filter(|r| r.0 == "ec2_securitygroup_allow_ingress_from_internet_to_all_ports")
         .collect();
     assert!(all_ports.iter().all(|r| r.2 == "pass"), "{all_ports:?}");
+    // 0.0.0.0/0 (a /0) and 10.0.0.0/8 (private) are not wide-open public ranges.
+    let wide: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_securitygroup_allow_wide_open_public_ipv4")
+        .collect();
+    assert!(wide.iter().all(|r| r.2 == "pass"), "{wide:?}");
     // SSH open to the world on an instance interface: any-port fails that group only.
     let any_port: BTreeSet<(String, String)> = stored
         .iter()
@@ -232,16 +252,55 @@ async fn scan_scenario(backend: Backend) {
             ),
         ])
     );
-    // The compute pack judged both instances with each of its 6 checks.
+    // The compute pack judged both instances with each of its 10 instance checks
+    // (the outdated-AMI check passes both: moto's Amazon AMI they run has no
+    // deprecation time).
     let compute: Vec<&Row4> = stored
         .iter()
         .filter(|r| {
             r.0.starts_with("ec2_instance_")
                 && !r.0.starts_with("ec2_instance_port_")
                 && r.0 != PUBLIC_IP
+                && r.0 != ACCOUNT_IMDS
         })
         .collect();
-    assert_eq!(compute.len(), 8 * 2, "{compute:?}");
+    assert_eq!(compute.len(), 10 * 2, "{compute:?}");
+    assert!(
+        compute
+            .iter()
+            .filter(|r| r.0 == "ec2_instance_with_outdated_ami")
+            .all(|r| r.2 == "pass"),
+        "{compute:?}"
+    );
+    // The web instance's user data exports an AWS key pair; the app has none.
+    let user_data: BTreeSet<Row4> = compute
+        .iter()
+        .filter(|r| r.0 == "ec2_instance_secrets_user_data")
+        .map(|r| (*r).clone())
+        .collect();
+    assert_eq!(
+        user_data,
+        BTreeSet::from([
+            row(
+                "ec2_instance_secrets_user_data",
+                estate.arn("instance", &estate.public_instance),
+                "fail",
+                format!(
+                    "Potential secret found in EC2 instance {} User Data -> AWS Access Key ID on line 2, AWS Secret Access Key on line 3.",
+                    estate.public_instance
+                ),
+            ),
+            row(
+                "ec2_instance_secrets_user_data",
+                estate.arn("instance", &estate.private_instance),
+                "pass",
+                format!(
+                    "No secrets found in EC2 instance {} since User Data is empty.",
+                    estate.private_instance
+                ),
+            ),
+        ])
+    );
     for r in &compute {
         let ours = [&estate.public_instance, &estate.private_instance]
             .iter()
@@ -295,6 +354,105 @@ async fn scan_scenario(backend: Backend) {
     );
     assert_eq!(default_enc[0].3, "EBS Default Encryption is not activated.");
     assert_eq!(by_check("ec2_elastic_ip_unassigned"), 0);
+    // AMIs, public snapshots and launch templates: each seeded failure next to its passing twin.
+    let template = |id: &str| estate.arn("launch-template", id);
+    let expected_images = BTreeSet::from([
+        row(
+            "ec2_ami_public",
+            estate.arn("image", &estate.public_ami),
+            "fail",
+            "EC2 AMI citadel-golden-public is currently public.".into(),
+        ),
+        row(
+            "ec2_ami_public",
+            estate.arn("image", &estate.private_ami),
+            "pass",
+            "EC2 AMI citadel-golden-private is not public.".into(),
+        ),
+        row(
+            "ec2_launch_template_imdsv2_required",
+            template(&estate.open_template),
+            "pass",
+            "EC2 Launch Template web-open has IMDSv2 enabled and required in the following versions: 2.".into(),
+        ),
+        row(
+            "ec2_launch_template_imdsv2_required",
+            template(&estate.strict_template),
+            "fail",
+            "EC2 Launch Template app-strict has IMDSv2 disabled or not required in the following versions: 1.".into(),
+        ),
+        row(
+            "ec2_launch_template_no_public_ip",
+            template(&estate.open_template),
+            "fail",
+            "EC2 Launch Template web-open is configured to assign a public IP address to network interfaces upon launch in template versions: 1.".into(),
+        ),
+        row(
+            "ec2_launch_template_no_public_ip",
+            template(&estate.strict_template),
+            "pass",
+            "EC2 Launch Template app-strict is neither configured to assign a public IP address to network interfaces upon launch nor using a network interface with public IP addresses.".into(),
+        ),
+        row(
+            "ec2_launch_template_no_secrets",
+            template(&estate.open_template),
+            "fail",
+            "Potential secret found in User Data for EC2 Launch Template web-open in template versions: Version 1: Generic Password on line 2.".into(),
+        ),
+        row(
+            "ec2_launch_template_no_secrets",
+            template(&estate.strict_template),
+            "pass",
+            "No secrets found in User Data of any version for EC2 Launch Template app-strict.".into(),
+        ),
+    ]);
+    let image_checks: BTreeSet<&str> = expected_images.iter().map(|r| r.0.as_str()).collect();
+    let images: BTreeSet<Row4> = stored
+        .iter()
+        .filter(|r| image_checks.contains(r.0.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(images, expected_images);
+    // Every account-owned snapshot is judged; only the seeded one is public.
+    let public: Vec<&Row4> = stored
+        .iter()
+        .filter(|r| r.0 == "ec2_ebs_public_snapshot")
+        .collect();
+    assert_eq!(public.len(), snapshots.len());
+    let failing: Vec<(&str, &str)> = public
+        .iter()
+        .filter(|r| r.2 != "pass")
+        .map(|r| (r.1.as_str(), r.3.as_str()))
+        .collect();
+    let public_snapshot = estate.arn("snapshot", &estate.public_snapshot);
+    let public_text = format!(
+        "EBS Snapshot {} is currently Public.",
+        estate.public_snapshot
+    );
+    assert_eq!(
+        failing,
+        vec![(public_snapshot.as_str(), public_text.as_str())]
+    );
+    // moto cannot serve the three account settings: an error per check for the
+    // region (on the region's account), never a verdict or a silent gap.
+    for (check, action) in ACCOUNT_SETTINGS {
+        let rows: Vec<&Row4> = stored.iter().filter(|r| r.0 == check).collect();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].1.as_str(), rows[0].2.as_str()),
+            (
+                format!("arn:aws:ec2:{REGION}:{}:account", estate.account).as_str(),
+                "error"
+            )
+        );
+        assert!(
+            rows[0]
+                .3
+                .starts_with(&format!("discovery failed in {REGION}: {action}: ")),
+            "{}",
+            rows[0].3
+        );
+    }
     // VPC checks: the web instance's default subnet hands out public IPs, the
     // private one does not; the internal VPC has a single Availability Zone.
     let vpc_rows = |id: &str| -> Vec<(String, String)> {
@@ -460,8 +618,9 @@ async fn scan_scenario(backend: Backend) {
     assert_eq!(
         stored.len(),
         expected.len()
-            + 17 * 2
-            + 8 * 2
+            // The security-group checks besides SSH (wide-open public IPv4 included).
+            + 18 * 2
+            + 10 * 2
             + 17 * 2
             + 3 * 2
             + snapshots.len()
@@ -472,6 +631,9 @@ async fn scan_scenario(backend: Backend) {
             + 2
             + expected_vpc.len()
             + 1
+            + expected_images.len()
+            + snapshots.len()
+            + ACCOUNT_SETTINGS.len()
     );
     let flow_log_rel: i64 = sqlx::query(
         "SELECT COUNT(*) FROM asset_relationships WHERE from_source_id = $1 AND kind = 'belongs_to' AND to_source_id = $2",
@@ -490,9 +652,9 @@ async fn scan_scenario(backend: Backend) {
         let r = sqlx::query(
             "SELECT p.raw, b.sha256 FROM batches b JOIN batch_payloads p ON p.batch_id = b.id",
         )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         (r.get(0), r.get(1))
     };
     assert_eq!(raw, written);
@@ -538,6 +700,17 @@ async fn scan_scenario(backend: Backend) {
         .unwrap()
         .get(0);
     assert!(raw_sg.contains("0.0.0.0/0"), "{raw_sg}");
+    // User data (the instance's and the launch templates') never leaves the agent.
+    let leaked: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM assets WHERE raw_source_data LIKE $1 OR raw_source_data LIKE $2",
+    )
+    .bind(format!("%{}%", &citadel_e2e::estate::WEB_USER_DATA[..24]))
+    .bind("%\"UserData\"%")
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(leaked, 0, "user data in stored assets");
     let rel: i64 = sqlx::query(
         "SELECT COUNT(*) FROM asset_relationships WHERE from_source_id = $1 AND kind = 'protected_by' AND to_source_id = $2",
     )
@@ -636,16 +809,26 @@ async fn assumes_the_integration_role() {
     assert_eq!(code, 0, "{report:#}");
     let integration = &report["integrations"][0];
     assert_eq!(integration["account"], "111111111111", "{report:#}");
-    // The one call moto cannot serve; everything else was discovered.
+    // The calls moto cannot serve; everything else was discovered.
     let errors = integration["discovery_errors"].as_array().unwrap();
-    assert!(
-        errors.iter().all(|e| e
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{REGION} ec2:DescribeClientVpnEndpoints: "))),
-        "{report:#}"
-    );
-    assert_eq!(errors.len(), 1, "{report:#}");
+    let failed: BTreeSet<String> = errors
+        .iter()
+        .map(|e| {
+            let e = e.as_str().unwrap();
+            e.split(": ").next().unwrap_or(e).to_string()
+        })
+        .collect();
+    let moto_gaps: BTreeSet<String> = [
+        "ec2:DescribeClientVpnEndpoints",
+        "ec2:GetImageBlockPublicAccessState",
+        "ec2:GetInstanceMetadataDefaults",
+        "ec2:GetSnapshotBlockPublicAccessState",
+    ]
+    .iter()
+    .map(|a| format!("{REGION} {a}"))
+    .collect();
+    assert_eq!(failed, moto_gaps, "{report:#}");
+    assert_eq!(errors.len(), 4, "{report:#}");
     let findings = integration["findings"].as_array().unwrap();
     let expected = format!("arn:aws:ec2:{REGION}:111111111111:volume/{volume}");
     let on_volumes: Vec<&serde_json::Value> = findings

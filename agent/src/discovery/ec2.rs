@@ -10,10 +10,17 @@ use aws_sdk_ec2::types::{
     TransitGateway, Volume, Vpc, VpcEndpoint, VpcPeeringConnection, VpcPeeringConnectionVpcInfo,
     VpnConnection,
 };
+use aws_sdk_ec2::types::{
+    CreateVolumePermission, Image, InstanceMetadataDefaultsResponse, LaunchTemplate,
+    LaunchTemplateVersion, Reservation,
+};
 use citadel_wire::Relationship;
 use serde_json::{Map, Value, json};
 
-use super::{DiscoveryError, KINDS, Resource, error_text, partition};
+use super::{
+    DiscoveryError, INSTANCE_USER_DATA, KINDS, LAUNCH_TEMPLATE_USER_DATA, Resource, error_text,
+    partition,
+};
 
 /// What one region yielded.
 #[derive(Default)]
@@ -78,19 +85,24 @@ impl Calls<'_> {
         }
         match call.await {
             Ok(v) => Some(v),
-            Err(Failed { action, message }) => {
-                self.errors
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(DiscoveryError {
-                        region: self.region.to_string(),
-                        kind,
-                        action,
-                        message,
-                    });
+            Err(failed) => {
+                self.record(kind, failed);
                 None
             }
         }
+    }
+
+    /// Record a failure of a call whose other results are kept.
+    fn record(&self, kind: &'static str, failed: Failed) {
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(DiscoveryError {
+                region: self.region.to_string(),
+                kind,
+                action: failed.action,
+                message: failed.message,
+            });
     }
 
     /// The failures, in the order of [`KINDS`] whatever order the calls ended in.
@@ -150,6 +162,406 @@ async fn endpoint_services(
         out.push((service, principals));
     }
     Ok(out)
+}
+
+/// What [`second_stage`] found.
+struct SecondStage {
+    images: Option<Vec<Image>>,
+    image_bpa: Option<Option<String>>,
+    snapshot_bpa: Option<Option<String>>,
+    /// The instance metadata defaults, as their document.
+    imds_defaults: Option<Value>,
+    /// Each snapshot's `createVolumePermission` list, by snapshot id.
+    snapshot_perms: Option<BTreeMap<String, Vec<CreateVolumePermission>>>,
+    /// Launch templates with all their versions.
+    templates: Option<Vec<(LaunchTemplate, Vec<LaunchTemplateVersion>)>>,
+    /// Each live instance's user data (base64), by instance id.
+    user_data: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// Calls that need the first stage's results (the AMIs instances use, the
+/// snapshots' attributes, instances' user data), the per-region account
+/// settings, and launch templates.
+async fn second_stage(
+    client: &Client,
+    calls: &Calls<'_>,
+    instances: Option<&[Reservation]>,
+    snapshots: Option<&[Snapshot]>,
+) -> SecondStage {
+    let ((images, image_bpa, snapshot_bpa, imds_defaults), (snapshot_perms, templates, user_data)) = tokio::join!(
+        async {
+            tokio::join!(
+                calls.run("ec2:image", images(client, instances)),
+                calls.run("ec2:image-block-public-access", async {
+                    client
+                        .get_image_block_public_access_state()
+                        .send()
+                        .await
+                        .map(|o| o.image_block_public_access_state)
+                        .map_err(|e| Failed::new("ec2:GetImageBlockPublicAccessState", &e))
+                }),
+                calls.run("ec2:snapshot-block-public-access", async {
+                    client
+                        .get_snapshot_block_public_access_state()
+                        .send()
+                        .await
+                        .map(|o| o.state.map(|s| s.as_str().to_string()))
+                        .map_err(|e| Failed::new("ec2:GetSnapshotBlockPublicAccessState", &e))
+                }),
+                calls.run("ec2:instance-metadata-defaults", async {
+                    client
+                        .get_instance_metadata_defaults()
+                        .send()
+                        .await
+                        .map(|o| metadata_defaults_doc(o.account_level()))
+                        .map_err(|e| Failed::new("ec2:GetInstanceMetadataDefaults", &e))
+                }),
+            )
+        },
+        async {
+            tokio::join!(
+                calls.run("ec2:snapshot-permissions", async {
+                    Ok(snapshot_permissions(client, calls, snapshots.unwrap_or_default()).await)
+                }),
+                calls.run("ec2:launch-template", launch_templates(client)),
+                calls.run("ec2:instance-user-data", async {
+                    Ok(instance_user_data(client, calls, instances.unwrap_or_default()).await)
+                }),
+            )
+        },
+    );
+    SecondStage {
+        images,
+        image_bpa,
+        snapshot_bpa,
+        imds_defaults,
+        snapshot_perms,
+        templates,
+        user_data,
+    }
+}
+
+/// Launch templates, each with every version.
+async fn launch_templates(
+    client: &Client,
+) -> Result<Vec<(LaunchTemplate, Vec<LaunchTemplateVersion>)>, Failed> {
+    let templates = paged!(
+        "ec2:DescribeLaunchTemplates",
+        client.describe_launch_templates(),
+        launch_templates
+    )
+    .await?;
+    let mut out = Vec::with_capacity(templates.len());
+    for t in templates {
+        let Some(id) = t.launch_template_id() else {
+            continue;
+        };
+        // With only the template id, every version is described.
+        let versions = paged!(
+            "ec2:DescribeLaunchTemplateVersions",
+            client
+                .describe_launch_template_versions()
+                .launch_template_id(id),
+            launch_template_versions
+        )
+        .await?;
+        out.push((t, versions));
+    }
+    Ok(out)
+}
+
+/// The user data of every instance that is not terminated (DescribeInstanceAttribute
+/// `userData`); an instance whose call fails is left out.
+async fn instance_user_data(
+    client: &Client,
+    calls: &Calls<'_>,
+    reservations: &[Reservation],
+) -> BTreeMap<String, Option<String>> {
+    const ACTION: &str = "ec2:DescribeInstanceAttribute";
+    let ids = reservations
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    for_each_bounded(calls, INSTANCE_USER_DATA, ACTION, "instance", ids, |id| {
+        let client = client.clone();
+        async move {
+            client
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+                .send()
+                .await
+                .map(|o| o.user_data.and_then(|v| v.value))
+                .map_err(|e| Failed::new(ACTION, &e))
+        }
+    })
+    .await
+}
+
+/// Run `call` for every id, at most [`ATTRIBUTE_CONCURRENCY`] at once. Ids whose
+/// call fails are left out of the result, and the failures are recorded once for
+/// the region under `kind`, with how many `noun`s they hit and the first reason.
+async fn for_each_bounded<T, F, Fut>(
+    calls: &Calls<'_>,
+    kind: &'static str,
+    action: &'static str,
+    noun: &str,
+    ids: Vec<String>,
+    call: F,
+) -> BTreeMap<String, T>
+where
+    T: Send + 'static,
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<T, Failed>> + Send + 'static,
+{
+    let mut ids = ids.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    let mut out = BTreeMap::new();
+    let (mut failures, mut first_failure) = (0usize, None);
+    loop {
+        while running.len() < ATTRIBUTE_CONCURRENCY {
+            let Some(id) = ids.next() else { break };
+            let reply = call(id.clone());
+            running.spawn(async move { (id, reply.await) });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        match done {
+            Ok((id, Ok(value))) => {
+                out.insert(id, value);
+            }
+            Ok((id, Err(failed))) => {
+                failures += 1;
+                first_failure.get_or_insert(format!("{id}: {}", failed.message));
+            }
+            Err(e) => {
+                failures += 1;
+                first_failure.get_or_insert(format!("task failed: {e}"));
+            }
+        }
+    }
+    if let Some(first) = first_failure {
+        calls.record(
+            kind,
+            Failed {
+                action,
+                message: format!("{failures} {noun}(s) unreadable, first {first}"),
+            },
+        );
+    }
+    out
+}
+
+fn launch_template_doc(t: &LaunchTemplate, versions: &[LaunchTemplateVersion]) -> Value {
+    Doc::default()
+        .s("LaunchTemplateId", t.launch_template_id())
+        .s("LaunchTemplateName", t.launch_template_name())
+        .i("DefaultVersionNumber", t.default_version_number())
+        .i("LatestVersionNumber", t.latest_version_number())
+        .s("CreateTime", time(t.create_time()).as_deref())
+        .s("CreatedBy", t.created_by())
+        .v("Tags", Some(tags_doc(t.tags())))
+        // UserData is left out: it may hold secrets and documents leave the
+        // account; `ec2:launch-template-user-data` serves it to checks only.
+        .list("Versions", versions, |v| {
+            let data = v.launch_template_data().map(|d| {
+                Doc::default()
+                    .s("ImageId", d.image_id())
+                    .s("InstanceType", d.instance_type().map(|x| x.as_str()))
+                    .v(
+                        "MetadataOptions",
+                        d.metadata_options().map(|m| {
+                            Doc::default()
+                                .s("HttpTokens", m.http_tokens().map(|x| x.as_str()))
+                                .s("HttpEndpoint", m.http_endpoint().map(|x| x.as_str()))
+                                .i(
+                                    "HttpPutResponseHopLimit",
+                                    m.http_put_response_hop_limit().map(i64::from),
+                                )
+                                .done()
+                        }),
+                    )
+                    .list("NetworkInterfaces", d.network_interfaces(), |n| {
+                        Doc::default()
+                            .b("AssociatePublicIpAddress", n.associate_public_ip_address())
+                            .s("NetworkInterfaceId", n.network_interface_id())
+                            .i("DeviceIndex", n.device_index().map(i64::from))
+                            .s("SubnetId", n.subnet_id())
+                            .strs("Groups", n.groups())
+                            .done()
+                    })
+                    .strs("SecurityGroupIds", d.security_group_ids())
+                    .b(
+                        "HasUserData",
+                        Some(d.user_data().is_some_and(|u| !u.is_empty())),
+                    )
+                    .done()
+            });
+            Doc::default()
+                .i("VersionNumber", v.version_number())
+                .b("DefaultVersion", v.default_version())
+                .s("CreateTime", time(v.create_time()).as_deref())
+                .v("LaunchTemplateData", data)
+                .done()
+        })
+        .done()
+}
+
+fn launch_template_user_data_doc(versions: &[LaunchTemplateVersion]) -> Value {
+    Doc::default()
+        .list("Versions", versions, |v| {
+            Doc::default()
+                .i("VersionNumber", v.version_number())
+                .s(
+                    "UserData",
+                    v.launch_template_data().and_then(|d| d.user_data()),
+                )
+                .done()
+        })
+        .done()
+}
+
+/// Images the account owns, then the AMIs its instances use that are not among
+/// them (by `image-id` filter, which skips deregistered AMIs instead of failing).
+async fn images(client: &Client, instances: Option<&[Reservation]>) -> Result<Vec<Image>, Failed> {
+    const ACTION: &str = "ec2:DescribeImages";
+    let mut out = paged!(
+        ACTION,
+        client
+            .describe_images()
+            .owners("self")
+            .include_deprecated(true),
+        images
+    )
+    .await?;
+    let known: BTreeSet<String> = out
+        .iter()
+        .filter_map(|i| i.image_id().map(str::to_string))
+        .collect();
+    let used: BTreeSet<String> = instances
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| i.image_id())
+        .filter(|id| !known.contains(*id))
+        .map(str::to_string)
+        .collect();
+    let used: Vec<String> = used.into_iter().collect();
+    for batch in used.chunks(200) {
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name("image-id")
+            .set_values(Some(batch.to_vec()))
+            .build();
+        let found = paged!(
+            ACTION,
+            client
+                .describe_images()
+                .filters(filter)
+                .include_deprecated(true),
+            images
+        )
+        .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Calls in flight at once for per-resource attribute reads.
+const ATTRIBUTE_CONCURRENCY: usize = 8;
+
+/// Each snapshot's `createVolumePermission` attribute. A snapshot whose call
+/// fails is left out (read as not shared, as Prowler does) and the failure is
+/// recorded.
+async fn snapshot_permissions(
+    client: &Client,
+    calls: &Calls<'_>,
+    snapshots: &[Snapshot],
+) -> BTreeMap<String, Vec<CreateVolumePermission>> {
+    const ACTION: &str = "ec2:DescribeSnapshotAttribute";
+    let ids = snapshots
+        .iter()
+        .filter_map(|s| s.snapshot_id().map(str::to_string))
+        .collect();
+    for_each_bounded(
+        calls,
+        "ec2:snapshot-permissions",
+        ACTION,
+        "snapshot",
+        ids,
+        |id| {
+            let client = client.clone();
+            async move {
+                client
+                    .describe_snapshot_attribute()
+                    .snapshot_id(id)
+                    .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+                    .send()
+                    .await
+                    .map(|o| o.create_volume_permissions.unwrap_or_default())
+                    .map_err(|e| Failed::new(ACTION, &e))
+            }
+        },
+    )
+    .await
+}
+
+fn metadata_defaults_doc(level: Option<&InstanceMetadataDefaultsResponse>) -> Value {
+    let level = level.map(|m| {
+        Doc::default()
+            .s("HttpTokens", m.http_tokens().map(|t| t.as_str()))
+            .s("HttpEndpoint", m.http_endpoint().map(|t| t.as_str()))
+            .i(
+                "HttpPutResponseHopLimit",
+                m.http_put_response_hop_limit().map(i64::from),
+            )
+            .s(
+                "InstanceMetadataTags",
+                m.instance_metadata_tags().map(|t| t.as_str()),
+            )
+            .done()
+    });
+    Doc::default().v("AccountLevel", level).done()
+}
+
+fn image_doc(i: &Image) -> Value {
+    Doc::default()
+        .s("ImageId", i.image_id())
+        .s("Name", i.name())
+        .s("OwnerId", i.owner_id())
+        .s("ImageOwnerAlias", i.image_owner_alias())
+        .b("Public", i.public())
+        .s("State", i.state().map(|s| s.as_str()))
+        .s("CreationDate", i.creation_date())
+        .s("DeprecationTime", i.deprecation_time())
+        .s("ImageType", i.image_type().map(|s| s.as_str()))
+        .s("Architecture", i.architecture().map(|s| s.as_str()))
+        .s(
+            "VirtualizationType",
+            i.virtualization_type().map(|s| s.as_str()),
+        )
+        .s("Description", i.description())
+        .v("Tags", Some(tags_doc(i.tags())))
+        .done()
+}
+
+/// `snapshot_doc` plus the snapshot's `createVolumePermission` list, when read.
+fn with_permissions(mut doc: Value, permissions: Option<&Vec<CreateVolumePermission>>) -> Value {
+    if let (Some(list), Value::Object(map)) = (permissions, &mut doc) {
+        let list = list
+            .iter()
+            .map(|p| {
+                Doc::default()
+                    .s("Group", p.group().map(|g| g.as_str()))
+                    .s("UserId", p.user_id())
+                    .done()
+            })
+            .collect();
+        map.insert("CreateVolumePermissions".into(), Value::Array(list));
+    }
+    doc
 }
 
 pub(super) async fn discover_region(
@@ -315,6 +727,15 @@ pub(super) async fn discover_region(
             )
         },
     );
+    let SecondStage {
+        images,
+        image_bpa,
+        snapshot_bpa,
+        imds_defaults,
+        snapshot_perms,
+        templates,
+        user_data,
+    } = second_stage(client, &calls, instances.as_deref(), snapshots.as_deref()).await;
     part.errors = calls.into_errors();
     let mut rel = |from: &str, kind: &str, to: String| {
         part.relationships.push(Relationship {
@@ -458,7 +879,10 @@ pub(super) async fn discover_region(
             uid,
             name_tag(snap.tags()),
             snap.tags(),
-            snapshot_doc(&snap),
+            with_permissions(
+                snapshot_doc(&snap),
+                snapshot_perms.as_ref().and_then(|p| p.get(id)),
+            ),
         );
     }
     for addr in addresses.unwrap_or_default() {
@@ -486,6 +910,68 @@ pub(super) async fn discover_region(
             None,
             &[],
             json!({ "EbsEncryptionByDefault": enabled }),
+        );
+    }
+    // Per-region account settings, each named like Prowler's finding:
+    // `arn:…:ec2:<region>:<account>:account`. A failed call leaves no resource.
+    let account_uid = format!("arn:{}:ec2:{region}:{account}:account", partition(region));
+    let settings = [
+        (
+            "ec2:image-block-public-access",
+            image_bpa.map(|s| json!({ "ImageBlockPublicAccessState": s })),
+        ),
+        (
+            "ec2:snapshot-block-public-access",
+            snapshot_bpa.map(|s| json!({ "State": s })),
+        ),
+        ("ec2:instance-metadata-defaults", imds_defaults),
+    ];
+    for (kind, doc) in settings {
+        if let Some(doc) = doc {
+            push(kind, account, account_uid.clone(), None, &[], doc);
+        }
+    }
+    for (t, versions) in templates.unwrap_or_default() {
+        let id = t.launch_template_id().unwrap_or_default();
+        let uid = arn("launch-template", id);
+        if wanted.contains(LAUNCH_TEMPLATE_USER_DATA) {
+            push(
+                LAUNCH_TEMPLATE_USER_DATA,
+                id,
+                uid.clone(),
+                None,
+                &[],
+                launch_template_user_data_doc(&versions),
+            );
+        }
+        push(
+            "ec2:launch-template",
+            id,
+            uid,
+            t.launch_template_name().map(str::to_string),
+            t.tags(),
+            launch_template_doc(&t, &versions),
+        );
+    }
+    for (id, data) in user_data.unwrap_or_default() {
+        push(
+            INSTANCE_USER_DATA,
+            &id,
+            arn("instance", &id),
+            None,
+            &[],
+            json!({ "InstanceId": id, "UserData": data }),
+        );
+    }
+    for image in images.unwrap_or_default() {
+        let id = image.image_id().unwrap_or_default();
+        push(
+            "ec2:image",
+            id,
+            arn("image", id),
+            image.name().map(str::to_string),
+            image.tags(),
+            image_doc(&image),
         );
     }
     for a in acls.unwrap_or_default() {
@@ -817,6 +1303,11 @@ fn instance_doc(i: &Instance) -> Value {
                     .done()
             }),
         )
+        .v(
+            "EnclaveOptions",
+            i.enclave_options()
+                .map(|e| Doc::default().b("Enabled", e.enabled()).done()),
+        )
         .list("NetworkInterfaces", i.network_interfaces(), |n| {
             Doc::default()
                 .s("NetworkInterfaceId", n.network_interface_id())
@@ -1058,6 +1549,9 @@ fn eni_doc(n: &NetworkInterface) -> Value {
                     .done()
             }),
         )
+        .list("Ipv6Addresses", n.ipv6_addresses(), |a| {
+            Doc::default().s("Ipv6Address", a.ipv6_address()).done()
+        })
         .v("TagSet", Some(tags_doc(n.tag_set())))
         .done()
 }
@@ -1278,6 +1772,10 @@ fn client_vpn_doc(c: &ClientVpnEndpoint) -> Value {
 }
 
 #[cfg(test)]
+#[path = "ec2_settings_tests.rs"]
+mod settings_tests;
+
+#[cfg(test)]
 mod tests {
     use aws_sdk_ec2::types::{
         PrincipalType, TelemetryStatus, VgwTelemetry, VpnConnection, VpnState,
@@ -1313,6 +1811,28 @@ mod tests {
         assert_eq!(
             doc["AllowedPrincipals"],
             json!([{"Principal": "arn:aws:iam::111122223333:root", "PrincipalType": "Account"}])
+        );
+    }
+
+    #[test]
+    fn instances_carry_enclave_options_and_interfaces_their_ipv6_addresses() {
+        use aws_sdk_ec2::types::{EnclaveOptions, NetworkInterfaceIpv6Address};
+        let i = Instance::builder()
+            .instance_id("i-1")
+            .enclave_options(EnclaveOptions::builder().enabled(true).build())
+            .build();
+        assert_eq!(instance_doc(&i)["EnclaveOptions"], json!({"Enabled": true}));
+        let n = NetworkInterface::builder()
+            .network_interface_id("eni-1")
+            .ipv6_addresses(
+                NetworkInterfaceIpv6Address::builder()
+                    .ipv6_address("2600:1f18::5")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            eni_doc(&n)["Ipv6Addresses"],
+            json!([{"Ipv6Address": "2600:1f18::5"}])
         );
     }
 }

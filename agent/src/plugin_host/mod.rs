@@ -592,7 +592,8 @@ fn truncate(mut s: String) -> String {
 #[derive(Default)]
 pub struct InventoryView {
     by_kind: BTreeMap<String, Vec<types::Resource>>,
-    uids: BTreeMap<String, String>,
+    /// Kinds of each uid; per-region account settings share one uid across kinds.
+    uids: BTreeMap<String, BTreeSet<String>>,
     audit: BTreeMap<String, String>,
     /// What the plugin's wall clock says: the scan's start, since the Unix epoch.
     now: Duration,
@@ -625,7 +626,10 @@ impl InventoryView {
             ..Default::default()
         };
         for r in resources {
-            view.uids.insert(r.uid.clone(), r.kind.clone());
+            view.uids
+                .entry(r.uid.clone())
+                .or_default()
+                .insert(r.kind.clone());
             view.by_kind.entry(r.kind.clone()).or_default().push(r);
         }
         view
@@ -640,7 +644,7 @@ impl InventoryView {
     fn visible(&self, allowed: &BTreeSet<String>, uid: &str) -> bool {
         self.uids
             .get(uid)
-            .is_some_and(|kind| allowed.contains(kind))
+            .is_some_and(|kinds| kinds.iter().any(|k| allowed.contains(k)))
     }
 }
 

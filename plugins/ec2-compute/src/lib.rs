@@ -8,6 +8,16 @@ use citadel_plugin_sdk::aws::ec2::{Instance, NetworkInterface};
 use citadel_plugin_sdk::aws::{Kind, unix_seconds};
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Resource, Severity};
 
+mod ami;
+mod enclave;
+pub mod secrets;
+mod templates;
+
+pub use ami::*;
+pub use enclave::*;
+pub use secrets::{InstanceSecretsUserData, LaunchTemplateNoSecrets};
+pub use templates::*;
+
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +30,19 @@ citadel_plugin_sdk::export_pack!(
     InstanceUsesSingleEni,
     InstanceStoppedOlderThanSpecificDays,
     InstanceInternetFacingWithProfile,
+    AmiPublic,
+    InstanceWithOutdatedAmi,
+    AmiAccountBlockPublicAccess,
+    InstanceAccountImdsv2Enabled,
+    LaunchTemplateImdsv2Required,
+    LaunchTemplateNoPublicIp,
+    LaunchTemplateNoSecrets,
+    InstanceSecretsUserData,
+    EnclaveHostImdsv2NotEnforced,
+    EnclaveHostNotRunning,
+    EnclaveHostPublicIp,
+    EnclaveHostUnrestrictedIngress,
+    EnclaveHostVsockProxyExposed,
 );
 
 /// Prowler's default `max_ec2_instance_stopped_days`.

@@ -7,6 +7,7 @@ mod ip;
 mod nacl;
 mod sg_ports;
 mod vpc;
+mod wide_open;
 
 use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{Address, Instance, Volume};
@@ -17,6 +18,7 @@ pub use internet::{SecurityGroupUsage, rule_open_to_internet};
 pub use nacl::*;
 pub use sg_ports::*;
 pub use vpc::{SubnetNoPublicIpByDefault, VpcSubnetDifferentAz};
+pub use wide_open::{SecurityGroupWideOpenPublicIpv4, wide_open_public_ipv4};
 
 citadel_plugin_sdk::export_pack!(
     SecurityGroupAllPorts,
@@ -26,6 +28,7 @@ citadel_plugin_sdk::export_pack!(
     SecurityGroupFromLaunchWizard,
     SecurityGroupManyRules,
     SecurityGroupDefaultRestrictTraffic,
+    SecurityGroupWideOpenPublicIpv4,
     SG_PORT_22,
     SG_PORT_3389,
     SG_PORT_CASSANDRA,

@@ -1,6 +1,7 @@
 //! EBS checks, ported from Prowler with the same ids, verdicts, resource
 //! identity and status texts: snapshot encryption, volumes without snapshots,
-//! and the region's encryption-by-default setting.
+//! the region's encryption-by-default setting, public snapshots and the
+//! region's snapshot block public access setting.
 
 use std::collections::BTreeSet;
 
@@ -8,13 +9,19 @@ use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{EbsEncryptionByDefault, Snapshot, Volume};
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
+mod public;
+
+pub use public::{EbsPublicSnapshot, EbsSnapshotAccountBlockPublicAccess};
+
 #[cfg(test)]
 mod tests;
 
 citadel_plugin_sdk::export_pack!(
     EbsSnapshotsEncrypted,
     EbsVolumeSnapshotsExists,
-    EbsDefaultEncryption
+    EbsDefaultEncryption,
+    EbsPublicSnapshot,
+    EbsSnapshotAccountBlockPublicAccess,
 );
 
 /// `ec2_ebs_snapshots_encrypted`.

@@ -4,6 +4,7 @@
 //! keeps working when the host adds data.
 
 pub mod ec2;
+pub mod ip;
 pub mod vpc;
 
 use serde::de::DeserializeOwned;

@@ -11,6 +11,8 @@ use super::Kind;
 pub struct Instance {
     /// `i-…`
     pub instance_id: String,
+    /// The AMI the instance was launched from.
+    pub image_id: Option<String>,
     /// Lifecycle state.
     pub state: InstanceState,
     /// Public IPv4 address, if any.
@@ -39,6 +41,16 @@ pub struct Instance {
     pub network_interfaces: Vec<InstanceNetworkInterface>,
     /// Why the state last changed, e.g. `User initiated (2016-09-14 15:07:39 GMT)`.
     pub state_transition_reason: Option<String>,
+    /// Nitro Enclaves settings.
+    pub enclave_options: Option<EnclaveOptions>,
+}
+
+/// Nitro Enclaves settings of an instance.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EnclaveOptions {
+    /// Whether the instance can host Nitro Enclaves.
+    pub enabled: bool,
 }
 
 /// Instance metadata service settings.
@@ -209,10 +221,32 @@ pub struct NetworkInterface {
     pub interface_type: Option<String>,
     /// Attachment, when attached.
     pub attachment: Option<NetworkInterfaceAttachment>,
+    /// Primary private IPv4 address.
+    pub private_ip_address: Option<String>,
+    /// The public IPv4 address associated with it, if any.
+    pub association: Option<NetworkInterfaceAssociation>,
+    /// IPv6 addresses.
+    pub ipv6_addresses: Vec<NetworkInterfaceIpv6Address>,
+}
+
+/// An IPv6 address of a network interface.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkInterfaceIpv6Address {
+    /// The address.
+    pub ipv6_address: String,
 }
 
 impl Kind for NetworkInterface {
     const KIND: &'static str = "ec2:network-interface";
+}
+
+/// A network interface's public IPv4 association.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkInterfaceAssociation {
+    /// The public address.
+    pub public_ip: Option<String>,
 }
 
 /// A network-interface attachment.
@@ -374,10 +408,32 @@ pub struct Snapshot {
     pub encrypted: bool,
     /// KMS key, when encrypted.
     pub kms_key_id: Option<String>,
+    /// When the snapshot was started, RFC 3339.
+    pub start_time: Option<String>,
+    /// Who may create volumes from it (DescribeSnapshotAttribute
+    /// `createVolumePermission`); present only when a loaded check reads
+    /// [`Snapshot::PERMISSIONS_KIND`] and the call succeeded.
+    pub create_volume_permissions: Option<Vec<CreateVolumePermission>>,
 }
 
 impl Kind for Snapshot {
     const KIND: &'static str = "ec2:snapshot";
+}
+
+impl Snapshot {
+    /// Declare this kind in `reads` (next to [`Snapshot::KIND`]) to have the agent
+    /// fold `CreateVolumePermissions` into snapshot documents; it has no resources.
+    pub const PERMISSIONS_KIND: &'static str = "ec2:snapshot-permissions";
+}
+
+/// One grant of a snapshot's `createVolumePermission`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateVolumePermission {
+    /// `all` when the snapshot is public.
+    pub group: Option<String>,
+    /// An account it is shared with.
+    pub user_id: Option<String>,
 }
 
 /// An Elastic IP address (`ec2:address`).
@@ -409,4 +465,151 @@ pub struct EbsEncryptionByDefault {
 
 impl Kind for EbsEncryptionByDefault {
     const KIND: &'static str = "ec2:ebs-encryption-by-default";
+}
+
+/// An AMI (`ec2:image`): those the account owns, and those its instances use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Image {
+    /// `ami-…`
+    pub image_id: String,
+    /// Name, if any.
+    pub name: Option<String>,
+    /// Owning account.
+    pub owner_id: Option<String>,
+    /// `amazon`, `aws-marketplace` …, for AMIs of such owners.
+    pub image_owner_alias: Option<String>,
+    /// Launch permissions include everyone.
+    pub public: bool,
+    /// When the AMI is (or was) deprecated, RFC 3339.
+    pub deprecation_time: Option<String>,
+}
+
+impl Kind for Image {
+    const KIND: &'static str = "ec2:image";
+}
+
+/// A region's AMI block public access setting (`ec2:image-block-public-access`,
+/// uid `arn:…:ec2:<region>:<account>:account`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageBlockPublicAccess {
+    /// `block-new-sharing` or `unblocked`.
+    pub image_block_public_access_state: Option<String>,
+}
+
+impl Kind for ImageBlockPublicAccess {
+    const KIND: &'static str = "ec2:image-block-public-access";
+}
+
+/// A region's EBS snapshot block public access setting
+/// (`ec2:snapshot-block-public-access`, uid `arn:…:ec2:<region>:<account>:account`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SnapshotBlockPublicAccess {
+    /// `block-all-sharing`, `block-new-sharing` or `unblocked`.
+    pub state: Option<String>,
+}
+
+impl Kind for SnapshotBlockPublicAccess {
+    const KIND: &'static str = "ec2:snapshot-block-public-access";
+}
+
+/// A region's account-level instance metadata defaults
+/// (`ec2:instance-metadata-defaults`, uid `arn:…:ec2:<region>:<account>:account`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InstanceMetadataDefaults {
+    /// The defaults; fields are absent where the account has "no preference".
+    pub account_level: Option<MetadataOptions>,
+}
+
+impl Kind for InstanceMetadataDefaults {
+    const KIND: &'static str = "ec2:instance-metadata-defaults";
+}
+
+/// A launch template with all its versions (`ec2:launch-template`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LaunchTemplate {
+    /// `lt-…`
+    pub launch_template_id: String,
+    /// Name.
+    pub launch_template_name: String,
+    /// Every version (DescribeLaunchTemplateVersions).
+    pub versions: Vec<LaunchTemplateVersion>,
+}
+
+impl Kind for LaunchTemplate {
+    const KIND: &'static str = "ec2:launch-template";
+}
+
+/// One launch template version.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LaunchTemplateVersion {
+    /// Version number, from 1.
+    pub version_number: i64,
+    /// Whether this is the default version.
+    pub default_version: bool,
+    /// What instances launched from it get.
+    pub launch_template_data: LaunchTemplateData,
+}
+
+/// The launch settings of a template version.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LaunchTemplateData {
+    /// Instance metadata service settings, if the version sets any.
+    pub metadata_options: Option<MetadataOptions>,
+    /// Network interfaces.
+    pub network_interfaces: Vec<LaunchTemplateNetworkInterface>,
+}
+
+/// A network interface in a launch template version.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LaunchTemplateNetworkInterface {
+    /// Whether a public IPv4 address is assigned at launch.
+    pub associate_public_ip_address: Option<bool>,
+    /// An existing interface to attach.
+    pub network_interface_id: Option<String>,
+}
+
+/// The user data of a launch template's versions (`ec2:launch-template-user-data`,
+/// uid: the template's ARN). The agent serves it to checks and never ships it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LaunchTemplateUserData {
+    /// One entry per version.
+    pub versions: Vec<VersionUserData>,
+}
+
+impl Kind for LaunchTemplateUserData {
+    const KIND: &'static str = "ec2:launch-template-user-data";
+}
+
+/// One version's user data.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VersionUserData {
+    /// Version number.
+    pub version_number: i64,
+    /// Base64 user data, if any.
+    pub user_data: Option<String>,
+}
+
+/// An instance's user data (`ec2:instance-user-data`, uid: the instance's ARN),
+/// for instances that are not terminated. Served to checks, never shipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InstanceUserData {
+    /// `i-…`
+    pub instance_id: String,
+    /// Base64 user data, if any.
+    pub user_data: Option<String>,
+}
+
+impl Kind for InstanceUserData {
+    const KIND: &'static str = "ec2:instance-user-data";
 }
