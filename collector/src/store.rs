@@ -33,9 +33,6 @@ pub enum StoreError {
     /// A batch id was reused for different content.
     #[error("batch {0} was already received with different content")]
     Conflict(String),
-    /// Stored data contradicts what ingest just wrote: a bug, never input.
-    #[error("internal inconsistency: {0}")]
-    Invariant(String),
 }
 
 /// Which database is behind the pool.

@@ -16,26 +16,14 @@ pub(crate) fn rows_per_statement(cols: usize) -> usize {
 /// on SQLite, which looks numbered parameters up by walking a list (quadratic
 /// in the parameter count, dominating ingest time with thousands per statement).
 pub(crate) fn values(backend: Backend, rows: usize, cols: usize) -> String {
-    values_with_prefix(backend, "", rows, cols)
-}
-
-/// Like [`values`], each row starting with the SQL `prefix` (values shared by
-/// every row, written once as literals instead of bound once per row).
-pub(crate) fn values_with_prefix(
-    backend: Backend,
-    prefix: &str,
-    rows: usize,
-    cols: usize,
-) -> String {
-    let mut out = String::with_capacity(rows * (cols * 6 + prefix.len() + 4));
+    let mut out = String::with_capacity(rows * (cols * 6 + 4));
     for r in 0..rows {
         if r > 0 {
             out.push_str(", ");
         }
         out.push('(');
-        out.push_str(prefix);
         for c in 0..cols {
-            if c > 0 || !prefix.is_empty() {
+            if c > 0 {
                 out.push_str(", ");
             }
             match backend {
@@ -52,7 +40,7 @@ pub(crate) fn values_with_prefix(
 }
 
 /// `s` as an SQL string literal (quotes doubled), for values of our own making
-/// written inline by [`values_with_prefix`].
+/// written inline in set-based statements.
 pub(crate) fn text_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -67,10 +55,6 @@ mod tests {
             "($1, $2, $3), ($4, $5, $6)"
         );
         assert_eq!(super::values(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
-        assert_eq!(
-            super::values_with_prefix(Backend::Postgres, "7, 'b'", 2, 1),
-            "(7, 'b', $1), (7, 'b', $2)"
-        );
         assert_eq!(super::text_literal("it's"), "'it''s'");
         assert_eq!(super::rows_per_statement(15), 1000);
         assert_eq!(super::rows_per_statement(60), 500);

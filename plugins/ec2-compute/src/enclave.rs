@@ -14,6 +14,7 @@ use citadel_plugin_sdk::aws::ec2::{
     Instance, IpPermission, NetworkInterface, RouteTable, SecurityGroup, Subnet,
 };
 use citadel_plugin_sdk::aws::ip::is_global;
+use citadel_plugin_sdk::aws::routes::SubnetRoutes;
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Resource, Severity, Status};
 
 /// The sentence every confidential-workload finding ends with.
@@ -437,69 +438,6 @@ impl Check for EnclaveHostVsockProxyExposed {
     }
 }
 
-/// Subnets and whether their traffic to the Internet (IPv4 and IPv6) goes to an
-/// Internet gateway, per Prowler: the explicitly associated route table, or,
-/// for a subnet without one, any main route table of the region.
-struct SubnetRoutes {
-    known: BTreeSet<(String, String)>,
-    explicit: BTreeMap<(String, String), (bool, bool)>,
-    main: BTreeMap<String, (bool, bool)>,
-}
-
-fn igw_routes(t: &RouteTable) -> (bool, bool) {
-    let igw = |g: &Option<String>| g.as_deref().is_some_and(|g| g.starts_with("igw-"));
-    (
-        t.routes.iter().any(|r| {
-            r.destination_cidr_block.as_deref() == Some("0.0.0.0/0") && igw(&r.gateway_id)
-        }),
-        t.routes.iter().any(|r| {
-            r.destination_ipv6_cidr_block.as_deref() == Some("::/0") && igw(&r.gateway_id)
-        }),
-    )
-}
-
-impl SubnetRoutes {
-    fn from_inventory(inventory: &dyn Inventory) -> Result<Self, String> {
-        let known = inventory
-            .typed::<Subnet>()?
-            .into_iter()
-            .map(|(r, s)| (r.region, s.subnet_id))
-            .collect();
-        let mut explicit = BTreeMap::new();
-        let mut main: BTreeMap<String, (bool, bool)> = BTreeMap::new();
-        for (r, t) in inventory.typed::<RouteTable>()? {
-            let (v4, v6) = igw_routes(&t);
-            for a in &t.associations {
-                if let Some(subnet) = &a.subnet_id {
-                    explicit.insert((r.region.clone(), subnet.clone()), (v4, v6));
-                }
-                if a.main {
-                    let m = main.entry(r.region.clone()).or_default();
-                    m.0 |= v4;
-                    m.1 |= v6;
-                }
-            }
-        }
-        Ok(Self {
-            known,
-            explicit,
-            main,
-        })
-    }
-
-    /// `(public for IPv4, public for IPv6)`, or `None` for a subnet not in the inventory.
-    fn public(&self, region: &str, subnet: &str) -> Option<(bool, bool)> {
-        let key = (region.to_string(), subnet.to_string());
-        if !self.known.contains(&key) {
-            return None;
-        }
-        Some(match self.explicit.get(&key) {
-            Some(p) => *p,
-            None => self.main.get(region).copied().unwrap_or_default(),
-        })
-    }
-}
-
 /// `ec2_confidential_workload_host_public_ip`.
 pub struct EnclaveHostPublicIp;
 
@@ -561,8 +499,8 @@ impl Check for EnclaveHostPublicIp {
                 let (v4_subnet, v6_subnet) = if subnet_id.is_empty() {
                     (false, false)
                 } else {
-                    match subnets.public(&res.region, &subnet_id) {
-                        Some(p) => p,
+                    match subnets.of(&res.region, &subnet_id) {
+                        Some(p) => (p.ipv4, p.ipv6),
                         None => {
                             missing.push(format!("subnet {subnet_id}"));
                             (false, false)

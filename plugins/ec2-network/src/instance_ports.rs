@@ -8,69 +8,14 @@
 //! Internet gateway (`igw-…`); a subnet without an explicit route table counts
 //! as public when any main route table of the region does (Prowler's lookup).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{Instance, RouteTable, SecurityGroup, Subnet};
+use citadel_plugin_sdk::aws::routes::SubnetRoutes;
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
 use crate::internet::rule_open_to_internet;
-
-/// Where each subnet's traffic to the Internet goes, per region.
-struct Subnets {
-    known: BTreeSet<(String, String)>,
-    public_explicit: BTreeMap<(String, String), bool>,
-    main_public: BTreeSet<String>,
-}
-
-fn routes_to_igw(t: &RouteTable) -> bool {
-    t.routes.iter().any(|r| {
-        r.destination_cidr_block.as_deref() == Some("0.0.0.0/0")
-            && r.gateway_id
-                .as_deref()
-                .is_some_and(|g| g.starts_with("igw-"))
-    })
-}
-
-impl Subnets {
-    fn from_inventory(inventory: &dyn Inventory) -> Result<Self, String> {
-        let known = inventory
-            .typed::<Subnet>()?
-            .into_iter()
-            .map(|(r, s)| (r.region, s.subnet_id))
-            .collect();
-        let mut public_explicit = BTreeMap::new();
-        let mut main_public = BTreeSet::new();
-        for (r, t) in inventory.typed::<RouteTable>()? {
-            let public = routes_to_igw(&t);
-            for a in &t.associations {
-                if let Some(subnet) = &a.subnet_id {
-                    public_explicit.insert((r.region.clone(), subnet.clone()), public);
-                }
-                if a.main && public {
-                    main_public.insert(r.region.clone());
-                }
-            }
-        }
-        Ok(Self {
-            known,
-            public_explicit,
-            main_public,
-        })
-    }
-
-    /// `Some(public?)` for a known subnet, `None` for one discovery did not see.
-    fn public(&self, region: &str, subnet: &str) -> Option<bool> {
-        let key = (region.to_string(), subnet.to_string());
-        if !self.known.contains(&key) {
-            return None;
-        }
-        Some(match self.public_explicit.get(&key) {
-            Some(p) => *p,
-            None => self.main_public.contains(region),
-        })
-    }
-}
 
 /// One of the instance port exposure checks.
 pub struct InstancePortCheck {
@@ -111,7 +56,7 @@ impl Check for InstancePortCheck {
             .into_iter()
             .map(|(r, g)| ((r.region, g.group_id.clone()), g))
             .collect();
-        let subnets = Subnets::from_inventory(inventory)?;
+        let subnets = SubnetRoutes::from_inventory(inventory)?;
         // Every instance, terminated ones included (they normally have no groups).
         Ok(inventory
             .typed::<Instance>()?
@@ -133,7 +78,7 @@ impl Check for InstancePortCheck {
                 match i.public_ip_address.as_deref().filter(|ip| !ip.is_empty()) {
                     None => Finding::fail(&res, format!("{head} but with no public IP address."))
                         .with_severity(Severity::Medium),
-                    Some(ip) => match subnets.public(&res.region, &subnet) {
+                    Some(ip) => match subnets.of(&res.region, &subnet).map(|p| p.ipv4) {
                         Some(true) => Finding::fail(&res, format!("{head} on public IP address {ip} in public subnet {subnet}."))
                             .with_severity(Severity::Critical),
                         Some(false) => Finding::fail(

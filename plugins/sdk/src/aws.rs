@@ -5,6 +5,7 @@
 
 pub mod ec2;
 pub mod ip;
+pub mod routes;
 pub mod vpc;
 
 use serde::de::DeserializeOwned;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use citadel_plugin_sdk::aws::Kind;
 use citadel_plugin_sdk::aws::ec2::{NetworkInterface, RouteTable, Subnet, Vpc};
+use citadel_plugin_sdk::aws::routes::SubnetRoutes;
 use citadel_plugin_sdk::aws::vpc::{FlowLog, VpcAccount, VpcPeeringConnection};
 use citadel_plugin_sdk::{Check, CheckInfo, Finding, Inventory, Severity};
 
@@ -57,16 +58,6 @@ impl Check for VpcFlowLogsEnabled {
     }
 }
 
-/// Whether a route table sends 0.0.0.0/0 to an Internet gateway.
-fn routes_to_igw(t: &RouteTable) -> bool {
-    t.routes.iter().any(|r| {
-        r.destination_cidr_block.as_deref() == Some("0.0.0.0/0")
-            && r.gateway_id
-                .as_deref()
-                .is_some_and(|g| g.starts_with("igw-"))
-    })
-}
-
 /// `vpc_subnet_separate_private_public`.
 pub struct VpcSubnetSeparatePrivatePublic;
 
@@ -89,29 +80,12 @@ impl Check for VpcSubnetSeparatePrivatePublic {
 
     fn evaluate(&self, inventory: &dyn Inventory) -> Result<Vec<Finding>, String> {
         let used = vpcs_in_use(inventory)?;
-        // A subnet's explicit route table decides; without one, Prowler asks for the
-        // main route tables of the whole region (no VPC filter) and any of them
-        // routing to an Internet gateway makes the subnet public.
-        let mut explicit: BTreeMap<(String, String), bool> = BTreeMap::new();
-        let mut main_public: BTreeSet<String> = BTreeSet::new();
-        for (r, t) in inventory.typed::<RouteTable>()? {
-            let public = routes_to_igw(&t);
-            for a in &t.associations {
-                if let Some(subnet) = &a.subnet_id {
-                    explicit.insert((r.region.clone(), subnet.clone()), public);
-                }
-                if a.main && public {
-                    main_public.insert(r.region.clone());
-                }
-            }
-        }
+        let routes = SubnetRoutes::from_inventory(inventory)?;
         // (region, VPC) → (has a public subnet, has a private subnet).
         let mut kinds: BTreeMap<(String, String), (bool, bool)> = BTreeMap::new();
         for (r, s) in inventory.typed::<Subnet>()? {
-            let public = explicit
-                .get(&(r.region.clone(), s.subnet_id))
-                .copied()
-                .unwrap_or_else(|| main_public.contains(&r.region));
+            // Every subnet here was discovered, so `of` always answers.
+            let public = routes.of(&r.region, &s.subnet_id).is_some_and(|p| p.ipv4);
             let entry = kinds.entry((r.region, s.vpc_id)).or_default();
             if public {
                 entry.0 = true;
