@@ -21,6 +21,11 @@
 #   PARITY_REGION            region to seed and scan (default us-east-1)
 #   PARITY_AGENT_RUNS        agent scans to time; the first is compared (default 3)
 #   PARITY_AGENT_PROFILE     release|debug (default: release if built, else debug)
+#   PARITY_MAX_ATTEMPTS      AWS call attempts for both scanners (default: each one's
+#                            default, 3 for both). moto answers the APIs it lacks with
+#                            HTTP 500, which both retry with backoff: at 1 the
+#                            benchmark leaves those waits out (Prowler
+#                            --aws-retries-max-attempts, agent AWS_MAX_ATTEMPTS)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -95,7 +100,14 @@ mkdir -p "$out"
 touch "$out/.parity-out"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 endpoint="http://127.0.0.1:$port"
-"$python" -m moto.server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
+# moto's default image catalogue registers ~1,100 Amazon AMIs per region, each
+# with a snapshot that DescribeSnapshots returns even for OwnerIds=self (moto
+# ignores the owner filter). No real account sees those, and they turned the
+# public-snapshot check into ~1,200 DescribeSnapshotAttribute calls for both
+# scanners. amazon-amis.json keeps four of moto's Amazon AMIs (two HVM, two
+# paravirtual: what seed.py launches from), so the estate is what seed.py made.
+MOTO_AMIS_PATH="$here/amazon-amis.json" \
+    "$python" -m moto.server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
 moto_pid=$!
 cleanup() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -117,7 +129,13 @@ say "Seeding $region"
 # Both scanners see the same fake credentials and nothing from the caller's AWS set-up.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$region"
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_MAX_ATTEMPTS
+prowler_retry=()
+if [ -n "${PARITY_MAX_ATTEMPTS:-}" ]; then
+    export AWS_MAX_ATTEMPTS="$PARITY_MAX_ATTEMPTS"
+    prowler_retry=(--aws-retries-max-attempts "$PARITY_MAX_ATTEMPTS")
+    say "AWS call attempts: $PARITY_MAX_ATTEMPTS for both scanners"
+fi
 
 # ---------------------------------------------------------------- agent set-up
 say "Citadel agent ($profile build): $agent_bin with ${packs[*]}"
@@ -177,7 +195,7 @@ find "$venv"/lib/python3*/site-packages/prowler/providers/aws/services/ec2 \
 # "there are FAIL findings".
 set +e
 AWS_ENDPOINT_URL="$endpoint" timed "$out/prowler.time" \
-    "$venv/bin/prowler" aws -f "$region" -s ec2 vpc \
+    "$venv/bin/prowler" aws -f "$region" -s ec2 vpc "${prowler_retry[@]}" \
     --output-formats json-ocsf -o "$out/prowler" -F prowler \
     --no-banner --log-level ERROR --log-file "$out/prowler-errors.log" \
     >"$out/prowler.log" 2>&1

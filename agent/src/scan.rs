@@ -247,7 +247,7 @@ pub async fn scan_once(
 /// A check reading a kind this agent cannot discover (a pack newer than the
 /// agent) is not run: its verdicts would rest on data that was never fetched.
 /// It gets an `error` result per region instead.
-fn evaluate_all(
+pub fn evaluate_all(
     host: &PluginHost,
     inventory: &Inventory,
     audit: BTreeMap<String, String>,

@@ -100,13 +100,22 @@ pub async fn ingest(
     let started = std::time::Instant::now();
     let batch = signed.verify(&key)?;
     validate(&batch)?;
+    // Each result's bytes within the signed payload: its evidence.
+    let spans = signed.result_spans()?;
+    if spans.len() != batch.results.len() {
+        return Err(IngestError::Invalid(format!(
+            "{} results decoded but {} found in the payload",
+            batch.results.len(),
+            spans.len()
+        )));
+    }
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         results = batch.results.len(),
         "Batch verified, decoded and validated."
     );
     let outcome = store
-        .ingest(agent.tenant_id, &agent.id, body, &batch, catalog)
+        .ingest(agent.tenant_id, &agent.id, body, &batch, &spans, catalog)
         .await?;
     Ok((batch, outcome))
 }

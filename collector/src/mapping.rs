@@ -40,8 +40,6 @@ pub struct Input<'a> {
     pub batch: &'a Batch,
     /// Its id.
     pub batch_id: &'a str,
-    /// SHA-256 of its signed bytes.
-    pub sha256: &'a str,
     /// Ingest time.
     pub now: i64,
 }
@@ -280,7 +278,8 @@ pub async fn apply(
         "Applied controls recomputed."
     );
     // 6. Evidence: one record per result, created at its first observation;
-    //    every batch adds a revision (the result as signed, and the batch).
+    //    every batch adds a revision: the result's status and where its signed
+    //    bytes lie in the stored batch (the batch row holds their SHA-256).
     evidence(conn, input, summary).await?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -289,10 +288,17 @@ pub async fn apply(
     Ok(())
 }
 
-/// Create evidence (at revision 1) for first observations, count a revision on
-/// the records seen before, and add the revisions: set-based over the staged
-/// results (see [`crate::store::results`]). A result seen for the first time
-/// has no evidence yet: results and evidence are created in one transaction.
+/// Create evidence for first observations, refresh the asset name copied into
+/// records whose asset was renamed, and add one revision per result:
+/// set-based over the staged results (see [`crate::store::results`]). A result
+/// seen for the first time has no evidence yet: results and evidence are
+/// created in one transaction.
+///
+/// Evidence rows are not rewritten on every rescan: a record's revision count
+/// and last update are its latest revision (view `evidence_latest`). Keeping
+/// them as columns rewrote every evidence row per batch. A revision's version
+/// is the result's observation count, which the results upsert (a row write
+/// it does anyway) keeps.
 async fn evidence(
     conn: &mut AnyConnection,
     input: &Input<'_>,
@@ -300,15 +306,13 @@ async fn evidence(
 ) -> Result<(), StoreError> {
     let (tenant, now) = (input.tenant_id, input.now);
     let batch = bulk::text_literal(input.batch_id);
-    let sha = bulk::text_literal(input.sha256);
     summary.evidence_created += exec(
         conn,
         format!(
-            "INSERT INTO evidence (tenant_id, check_result_id, check_id, name, status,
-                 is_continuous, asset_name, asset_type, asset_source_id, created_at,
-                 updated_at, revisions)
-             SELECT {tenant}, s.result_id, s.check_id, s.check_id || ' on ' || a.source_id,
-                 'in_review', TRUE, a.name, a.kind, a.source_id, {now}, {now}, 1
+            "INSERT INTO evidence (tenant_id, check_result_id, check_id, status,
+                 is_continuous, asset_name, asset_type, asset_source_id, created_at)
+             SELECT {tenant}, s.result_id, s.check_id, 'in_review', TRUE, a.name, a.kind,
+                 a.source_id, {now}
              FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
              WHERE s.previous_status IS NULL
              ON CONFLICT (check_result_id) DO NOTHING"
@@ -318,20 +322,22 @@ async fn evidence(
     exec(
         conn,
         format!(
-            "UPDATE evidence SET revisions = evidence.revisions + 1, updated_at = {now},
-                 asset_name = a.name
+            "UPDATE evidence SET asset_name = a.name
              FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
-             WHERE evidence.check_result_id = s.result_id AND s.previous_status IS NOT NULL"
+             WHERE evidence.check_result_id = s.result_id AND s.previous_status IS NOT NULL
+                 AND evidence.asset_name IS DISTINCT FROM a.name"
         ),
     )
     .await?;
     summary.evidence_revisions += exec(
         conn,
         format!(
-            "INSERT INTO evidence_revisions (evidence_id, version, result_status, raw_output,
-                 batch_id, batch_sha256, created_at)
-             SELECT e.id, e.revisions, s.status, s.raw_output, {batch}, {sha}, {now}
-             FROM {STAGED} s JOIN evidence e ON e.check_result_id = s.result_id"
+            "INSERT INTO evidence_revisions (evidence_id, version, result_status, batch_id,
+                 result_offset, result_len, created_at)
+             SELECT e.id, r.observations, s.status, {batch}, s.result_offset, s.result_len,
+                 {now}
+             FROM {STAGED} s JOIN check_results r ON r.id = s.result_id
+                 JOIN evidence e ON e.check_result_id = s.result_id"
         ),
     )
     .await?;

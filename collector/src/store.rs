@@ -6,6 +6,7 @@ mod batches;
 pub(crate) mod bulk;
 mod catalog;
 mod enrollment;
+mod evidence;
 pub(crate) mod results;
 
 use sqlx::AnyPool;
@@ -17,6 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 pub use batches::{IngestOutcome, IngestSummary};
 pub use catalog::ImportLog;
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
+pub use evidence::Revision;
 
 /// A storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,9 @@ pub enum StoreError {
     /// A batch id was reused for different content.
     #[error("batch {0} was already received with different content")]
     Conflict(String),
+    /// Stored data could not be read back (damaged or written by a broken version).
+    #[error("stored data is unreadable: {0}")]
+    Unreadable(String),
 }
 
 /// Which database is behind the pool.

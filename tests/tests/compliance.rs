@@ -222,7 +222,8 @@ async fn pipeline(backend: Backend) {
         .get(0);
 
     // Scan 2 (complete): vol-a fixed, vol-b gone.
-    let second = send(&w, &scan(&agent_id, 2, &[("vol-a", Status::Pass)])).await;
+    let second_batch = scan(&agent_id, 2, &[("vol-a", Status::Pass)]);
+    let second = send(&w, &second_batch).await;
     let s = &second["summary"];
     assert_eq!(s["assets_deactivated"], 1, "{s}");
     assert_eq!(s["relationships_ended"], 1, "{s}");
@@ -274,19 +275,57 @@ async fn pipeline(backend: Backend) {
     );
     let revisions: i64 = one(
         &w.pool,
-        "SELECT revisions FROM evidence WHERE asset_source_id = $1",
+        "SELECT l.revisions FROM evidence_latest l JOIN evidence e ON e.id = l.evidence_id
+         WHERE e.asset_source_id = $1",
         &arn("vol-a"),
     )
     .await;
     assert_eq!(revisions, 2);
-    let raw: String = one(
+    // Revision 2 gives back vol-a's result exactly as scan 2 signed it, and
+    // names the stored batch that proves it.
+    let evidence_id: i64 = one(
         &w.pool,
-        "SELECT r.raw_output FROM evidence_revisions r JOIN evidence e ON e.id = r.evidence_id
-         WHERE e.asset_source_id = $1 AND r.version = 2",
+        "SELECT id FROM evidence WHERE asset_source_id = $1",
         &arn("vol-a"),
     )
     .await;
-    assert!(raw.contains("\"status\":\"pass\""), "{raw}");
+    let store = citadel_collector::store::Store::open(&w.collector.database_url().unwrap())
+        .await
+        .unwrap();
+    let revision = store
+        .evidence_revision(evidence_id, 2)
+        .await
+        .unwrap()
+        .expect("revision 2 exists");
+    let signed_result = second_batch
+        .results
+        .iter()
+        .find(|r| r.asset == arn("vol-a"))
+        .unwrap();
+    assert_eq!(&revision.result, signed_result);
+    assert_eq!(revision.status, "pass");
+    assert_eq!(revision.batch_id, second_batch.batch_id.to_string());
+    let sha: String = one(
+        &w.pool,
+        "SELECT sha256 FROM batches WHERE id = $1",
+        &revision.batch_id,
+    )
+    .await;
+    assert_eq!(revision.batch_sha256, sha);
+    let first = store
+        .evidence_revision(evidence_id, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.result.status, Status::Fail);
+    assert!(
+        store
+            .evidence_revision(evidence_id, 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.close().await;
     let kept: String = one(
         &w.pool,
         "SELECT asset_name FROM evidence WHERE asset_source_id = $1",

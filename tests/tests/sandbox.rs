@@ -465,3 +465,69 @@ fn pack_limits_are_resolved_by_name() {
     );
     assert_eq!(by_name["citadel-pack-ec2-network"], Limits::default());
 }
+
+/// A pack newer than the agent: a check that reads a kind this agent cannot
+/// discover is not run (its verdicts would rest on data never fetched); each
+/// scanned region gets an `error` result naming the kind, and the other checks
+/// of the pack still run.
+#[test]
+fn check_reading_an_undiscoverable_kind_gets_an_error_per_region() {
+    use citadel_agent::discovery::{Inventory, Resource};
+    let dir = plugins_dir(&[HOSTILE_FILE]);
+    let mut host = host(dir.path(), quick());
+    let inventory = Inventory {
+        account: "123456789012".into(),
+        resources: vec![Resource {
+            uid: "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1".into(),
+            id: "vpc-1".into(),
+            kind: "ec2:vpc",
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            name: None,
+            tags: BTreeMap::new(),
+            document: serde_json::json!({"VpcId": "vpc-1"}).to_string(),
+        }],
+        relationships: Vec::new(),
+        errors: Vec::new(),
+    };
+    let regions = ["us-east-1".to_string(), "eu-west-1".to_string()];
+    // Only the two quick checks: the others attack the sandbox on purpose.
+    host.retain_checks(|id| id == "hostile_future_kind" || id == "well_behaved");
+    let (results, _, errors) =
+        citadel_agent::scan::evaluate_all(&host, &inventory, BTreeMap::new(), &regions);
+
+    let future: Vec<_> = results
+        .iter()
+        .filter(|r| r.check_id == "hostile_future_kind")
+        .collect();
+    let uids: Vec<&str> = future.iter().map(|r| r.asset.as_str()).collect();
+    assert_eq!(
+        uids,
+        [
+            "arn:aws:ec2:eu-west-1:123456789012:account",
+            "arn:aws:ec2:us-east-1:123456789012:account"
+        ],
+        "{future:?}"
+    );
+    for r in &future {
+        assert_eq!(r.status, citadel_wire::Status::Error);
+        assert!(
+            r.status_extended
+                .contains("cannot discover ec2:quantum-widget"),
+            "{}",
+            r.status_extended
+        );
+    }
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("hostile_future_kind") && e.contains("upgrade the agent")),
+        "{errors:?}"
+    );
+    let fine: Vec<_> = results
+        .iter()
+        .filter(|r| r.check_id == "well_behaved")
+        .collect();
+    assert_eq!(fine.len(), 1, "{results:?}");
+    assert_eq!(fine[0].status, citadel_wire::Status::Pass);
+}

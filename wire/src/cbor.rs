@@ -12,6 +12,8 @@
 //! with the input; that tripled the allocations and was the largest part of
 //! collector ingest time for big batches.)
 
+use std::ops::Range;
+
 use ciborium::Value;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -48,6 +50,47 @@ pub(crate) fn check_canonical(bytes: &[u8]) -> Result<(), WireError> {
         )));
     }
     Ok(())
+}
+
+/// Byte ranges, within `bytes`, of the elements of the array stored under the
+/// text key `key` of the top-level map (empty when the key is absent).
+///
+/// Lets the collector point at one result inside the signed payload instead
+/// of keeping a copy of it. Validates as it walks, so it is safe on any input,
+/// though callers pass payloads [`check_canonical`] already accepted.
+pub fn array_spans(bytes: &[u8], key: &str) -> Result<Vec<Range<usize>>, WireError> {
+    let mut at = 0;
+    let (major, entries) = read_head(bytes, &mut at)?;
+    if major != 5 {
+        return Err(WireError::Malformed("top-level item is not a map".into()));
+    }
+    for _ in 0..entries {
+        let key_start = at;
+        item(bytes, &mut at, 1)?;
+        let is_key = matches!(
+            read_head(bytes, &mut key_start.clone()),
+            Ok((3, n)) if n == key.len() as u64 && bytes[at - key.len()..at] == *key.as_bytes()
+        );
+        if !is_key {
+            item(bytes, &mut at, 1)?;
+            continue;
+        }
+        let (major, n) = read_head(bytes, &mut at)?;
+        if major != 4 {
+            return Err(WireError::Malformed(format!("{key} is not an array")));
+        }
+        if n > (bytes.len() - at) as u64 {
+            return Err(truncated());
+        }
+        let mut spans = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let start = at;
+            item(bytes, &mut at, 2)?;
+            spans.push(start..at);
+        }
+        return Ok(spans);
+    }
+    Ok(Vec::new())
 }
 
 fn truncated() -> WireError {
@@ -235,6 +278,27 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn array_spans_point_at_each_element() {
+        let mut m = BTreeMap::new();
+        m.insert("a".to_string(), vec!["x".to_string()]);
+        m.insert(
+            "results".to_string(),
+            vec!["one".to_string(), "three".to_string()],
+        );
+        m.insert("zz".to_string(), vec![]);
+        let bytes = to_canonical_vec(&m).unwrap();
+        let spans = array_spans(&bytes, "results").unwrap();
+        let items: Vec<String> = spans
+            .iter()
+            .map(|s| from_canonical_slice(&bytes[s.clone()]).unwrap())
+            .collect();
+        assert_eq!(items, ["one", "three"]);
+        assert!(array_spans(&bytes, "missing").unwrap().is_empty());
+        assert!(array_spans(&bytes[..bytes.len() - 3], "results").is_err());
+        assert!(array_spans(&[0x81, 0x01], "results").is_err(), "not a map");
+    }
 
     #[test]
     fn map_keys_sort_by_encoded_bytes() {

@@ -4,7 +4,9 @@ use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Tagged
 use coset::{ContentType, RegisteredLabelWithPrivate, iana};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
-use crate::{Batch, FORMAT_VERSION, WireError, cbor};
+use std::ops::Range;
+
+use crate::{Batch, CheckResult, FORMAT_VERSION, WireError, cbor};
 
 /// Content type of the payload, carried in the protected header.
 pub const CONTENT_TYPE: &str = "application/vnd.citadel.batch+cbor";
@@ -70,6 +72,28 @@ impl SignedBatch {
         &self.kid
     }
 
+    /// The signed payload, byte for byte (untrusted until [`Self::verify`]).
+    pub fn payload(&self) -> &[u8] {
+        self.envelope.payload.as_deref().unwrap_or_default()
+    }
+
+    /// Where each of the batch's results lies in [`Self::payload`], in the
+    /// order of `Batch::results`: the collector keeps these ranges as the
+    /// evidence of each result rather than a copy of it.
+    pub fn result_spans(&self) -> Result<Vec<Range<usize>>, WireError> {
+        cbor::array_spans(self.payload(), "results")
+    }
+
+    /// Decode the result at `span` of the payload of a stored envelope. The
+    /// signature is not checked here: this reads back what was verified at ingest.
+    pub fn result_at(&self, span: Range<usize>) -> Result<CheckResult, WireError> {
+        let bytes = self
+            .payload()
+            .get(span)
+            .ok_or_else(|| WireError::Malformed("result range outside the payload".into()))?;
+        cbor::from_canonical_slice(bytes)
+    }
+
     /// Verify the signature with the agent's public key, then decode the payload strictly
     /// and check that it names the same agent as the envelope.
     pub fn verify(&self, key: &VerifyingKey) -> Result<Batch, WireError> {
@@ -99,6 +123,22 @@ mod tests {
 
     fn key(n: u8) -> SigningKey {
         SigningKey::from_bytes(&[n; 32])
+    }
+
+    #[test]
+    fn result_spans_give_back_each_signed_result() {
+        let mut batch = Batch::example();
+        let mut second = batch.results[0].clone();
+        second.status_extended = "second".into();
+        batch.results.push(second);
+        let bytes = sign(&batch, &key(1)).unwrap();
+        let signed = SignedBatch::parse(&bytes).unwrap();
+        let spans = signed.result_spans().unwrap();
+        assert_eq!(spans.len(), batch.results.len());
+        for (span, want) in spans.into_iter().zip(&batch.results) {
+            assert_eq!(&signed.result_at(span).unwrap(), want);
+        }
+        assert!(signed.result_at(0..bytes.len() * 2).is_err());
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub use batch::{
     Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance, Relationship, Severity,
     Status,
 };
-pub use cbor::{from_canonical_slice, to_canonical_vec};
+pub use cbor::{array_spans, from_canonical_slice, to_canonical_vec};
 pub use cose::{CONTENT_TYPE, SignedBatch, sign};
 
 /// Version of the [`Batch`] schema carried in [`Batch::version`].

@@ -164,80 +164,50 @@ async fn endpoint_services(
     Ok(out)
 }
 
-/// What [`second_stage`] found.
-struct SecondStage {
-    images: Option<Vec<Image>>,
+/// Per-region account settings and launch templates: calls that need nothing
+/// else, so they start with the first calls of a region.
+struct Settings {
     image_bpa: Option<Option<String>>,
     snapshot_bpa: Option<Option<String>>,
     /// The instance metadata defaults, as their document.
     imds_defaults: Option<Value>,
-    /// Each snapshot's `createVolumePermission` list, by snapshot id.
-    snapshot_perms: Option<BTreeMap<String, Vec<CreateVolumePermission>>>,
     /// Launch templates with all their versions.
     templates: Option<Vec<(LaunchTemplate, Vec<LaunchTemplateVersion>)>>,
-    /// Each live instance's user data (base64), by instance id.
-    user_data: Option<BTreeMap<String, Option<String>>>,
 }
 
-/// Calls that need the first stage's results (the AMIs instances use, the
-/// snapshots' attributes, instances' user data), the per-region account
-/// settings, and launch templates.
-async fn second_stage(
-    client: &Client,
-    calls: &Calls<'_>,
-    instances: Option<&[Reservation]>,
-    snapshots: Option<&[Snapshot]>,
-) -> SecondStage {
-    let ((images, image_bpa, snapshot_bpa, imds_defaults), (snapshot_perms, templates, user_data)) = tokio::join!(
-        async {
-            tokio::join!(
-                calls.run("ec2:image", images(client, instances)),
-                calls.run("ec2:image-block-public-access", async {
-                    client
-                        .get_image_block_public_access_state()
-                        .send()
-                        .await
-                        .map(|o| o.image_block_public_access_state)
-                        .map_err(|e| Failed::new("ec2:GetImageBlockPublicAccessState", &e))
-                }),
-                calls.run("ec2:snapshot-block-public-access", async {
-                    client
-                        .get_snapshot_block_public_access_state()
-                        .send()
-                        .await
-                        .map(|o| o.state.map(|s| s.as_str().to_string()))
-                        .map_err(|e| Failed::new("ec2:GetSnapshotBlockPublicAccessState", &e))
-                }),
-                calls.run("ec2:instance-metadata-defaults", async {
-                    client
-                        .get_instance_metadata_defaults()
-                        .send()
-                        .await
-                        .map(|o| metadata_defaults_doc(o.account_level()))
-                        .map_err(|e| Failed::new("ec2:GetInstanceMetadataDefaults", &e))
-                }),
-            )
-        },
-        async {
-            tokio::join!(
-                calls.run("ec2:snapshot-permissions", async {
-                    Ok(snapshot_permissions(client, calls, snapshots.unwrap_or_default()).await)
-                }),
-                calls.run("ec2:launch-template", launch_templates(client)),
-                calls.run("ec2:instance-user-data", async {
-                    Ok(instance_user_data(client, calls, instances.unwrap_or_default()).await)
-                }),
-            )
-        },
+async fn settings(client: &Client, calls: &Calls<'_>) -> Settings {
+    let (image_bpa, snapshot_bpa, imds_defaults, templates) = tokio::join!(
+        calls.run("ec2:image-block-public-access", async {
+            client
+                .get_image_block_public_access_state()
+                .send()
+                .await
+                .map(|o| o.image_block_public_access_state)
+                .map_err(|e| Failed::new("ec2:GetImageBlockPublicAccessState", &e))
+        }),
+        calls.run("ec2:snapshot-block-public-access", async {
+            client
+                .get_snapshot_block_public_access_state()
+                .send()
+                .await
+                .map(|o| o.state.map(|s| s.as_str().to_string()))
+                .map_err(|e| Failed::new("ec2:GetSnapshotBlockPublicAccessState", &e))
+        }),
+        calls.run("ec2:instance-metadata-defaults", async {
+            client
+                .get_instance_metadata_defaults()
+                .send()
+                .await
+                .map(|o| metadata_defaults_doc(o.account_level()))
+                .map_err(|e| Failed::new("ec2:GetInstanceMetadataDefaults", &e))
+        }),
+        calls.run("ec2:launch-template", launch_templates(client)),
     );
-    SecondStage {
-        images,
+    Settings {
         image_bpa,
         snapshot_bpa,
         imds_defaults,
-        snapshot_perms,
         templates,
-        user_data,
     }
 }
 
@@ -579,21 +549,47 @@ pub(super) async fn discover_region(
         errors: Mutex::default(),
     };
 
+    // Every call starts as soon as what it needs is known: calls that need
+    // another's results (the AMIs instances use, instances' user data, the
+    // snapshots' permissions) follow that call alone, not a whole first wave.
+    // A slow or retried call then delays only its own dependants.
     let (
-        (instances, groups, volumes, vpcs, subnets, enis),
-        (route_tables, acls, snapshots, addresses, ebs_default),
+        ((instances, images, user_data), groups, volumes, vpcs, subnets, enis),
+        (route_tables, acls, (snapshots, snapshot_perms), addresses, ebs_default),
         (flow_logs, endpoints, services, peerings, vpns, gateways, client_vpns),
+        Settings {
+            image_bpa,
+            snapshot_bpa,
+            imds_defaults,
+            templates,
+        },
     ) = tokio::join!(
         async {
             tokio::join!(
-                calls.run(
-                    "ec2:instance",
-                    paged!(
-                        "ec2:DescribeInstances",
-                        client.describe_instances(),
-                        reservations
-                    )
-                ),
+                async {
+                    let instances = calls
+                        .run(
+                            "ec2:instance",
+                            paged!(
+                                "ec2:DescribeInstances",
+                                client.describe_instances(),
+                                reservations
+                            ),
+                        )
+                        .await;
+                    let (images, user_data) = tokio::join!(
+                        calls.run("ec2:image", images(client, instances.as_deref())),
+                        calls.run("ec2:instance-user-data", async {
+                            Ok(instance_user_data(
+                                client,
+                                &calls,
+                                instances.as_deref().unwrap_or_default(),
+                            )
+                            .await)
+                        }),
+                    );
+                    (instances, images, user_data)
+                },
                 calls.run(
                     "ec2:security-group",
                     paged!(
@@ -642,14 +638,29 @@ pub(super) async fn discover_region(
                         network_acls
                     )
                 ),
-                calls.run(
-                    "ec2:snapshot",
-                    paged!(
-                        "ec2:DescribeSnapshots",
-                        client.describe_snapshots().owner_ids("self"),
-                        snapshots
-                    )
-                ),
+                async {
+                    let snapshots = calls
+                        .run(
+                            "ec2:snapshot",
+                            paged!(
+                                "ec2:DescribeSnapshots",
+                                client.describe_snapshots().owner_ids("self"),
+                                snapshots
+                            ),
+                        )
+                        .await;
+                    let permissions = calls
+                        .run("ec2:snapshot-permissions", async {
+                            Ok(snapshot_permissions(
+                                client,
+                                &calls,
+                                snapshots.as_deref().unwrap_or_default(),
+                            )
+                            .await)
+                        })
+                        .await;
+                    (snapshots, permissions)
+                },
                 // DescribeAddresses is not paginated.
                 calls.run("ec2:address", async {
                     client
@@ -726,16 +737,8 @@ pub(super) async fn discover_region(
                 ),
             )
         },
+        settings(client, &calls),
     );
-    let SecondStage {
-        images,
-        image_bpa,
-        snapshot_bpa,
-        imds_defaults,
-        snapshot_perms,
-        templates,
-        user_data,
-    } = second_stage(client, &calls, instances.as_deref(), snapshots.as_deref()).await;
     part.errors = calls.into_errors();
     let mut rel = |from: &str, kind: &str, to: String| {
         part.relationships.push(Relationship {

@@ -415,6 +415,15 @@ impl PluginHost {
         &self.plugins
     }
 
+    /// Keep only the checks whose id `keep` accepts, e.g. a selection of
+    /// checks to run; plugins left without checks are dropped.
+    pub fn retain_checks(&mut self, keep: impl Fn(&str) -> bool) {
+        for plugin in &mut self.plugins {
+            plugin.checks.retain(|c| keep(&c.id));
+        }
+        self.plugins.retain(|p| !p.checks.is_empty());
+    }
+
     /// Every resource kind some loaded check reads.
     pub fn required_kinds(&self) -> BTreeSet<String> {
         self.plugins

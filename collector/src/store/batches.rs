@@ -3,6 +3,7 @@
 //! transaction so a batch is stored entirely or not at all.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 use std::time::Instant;
 
 use citadel_wire::{Batch, Status};
@@ -72,6 +73,7 @@ impl Store {
         agent_id: &str,
         raw: &[u8],
         batch: &Batch,
+        spans: &[Range<usize>],
         catalog: &Catalog,
     ) -> Result<IngestOutcome, StoreError> {
         let started = Instant::now();
@@ -127,6 +129,7 @@ impl Store {
             integration_id,
             batch_id: &batch_id,
             batch,
+            spans,
             now,
         };
         let stage = |name: &str, t: &mut Instant| {
@@ -152,7 +155,6 @@ impl Store {
             tenant_id,
             batch,
             batch_id: &batch_id,
-            sha256: &sha256,
             now,
         };
         mapping::apply(conn, catalog, &input, &mut summary).await?;
@@ -207,6 +209,8 @@ pub(super) struct Scope<'a> {
     pub(super) integration_id: i64,
     pub(super) batch_id: &'a str,
     pub(super) batch: &'a Batch,
+    /// Where each of `batch.results` lies in the signed payload.
+    pub(super) spans: &'a [Range<usize>],
     pub(super) now: i64,
 }
 
@@ -305,6 +309,7 @@ async fn upsert_assets(
         batch_id,
         batch,
         now,
+        ..
     } = *scope;
     let known: HashSet<(String, String)> =
         sqlx::query("SELECT source, source_id FROM assets WHERE tenant_id = $1")
@@ -393,6 +398,7 @@ async fn upsert_relationships(
         batch_id,
         batch,
         now,
+        ..
     } = *scope;
     let active: HashSet<(String, String, String)> = sqlx::query(
         "SELECT from_source_id, kind, to_source_id FROM asset_relationships

@@ -12,6 +12,7 @@
 //! before it commits, so a failed ingest leaves nothing behind either.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use citadel_wire::Status;
 use sqlx::AnyConnection;
@@ -37,6 +38,7 @@ pub(super) async fn store(
         tenant_id,
         batch_id,
         batch,
+        spans,
         ..
     } = *scope;
     exec(
@@ -49,7 +51,8 @@ pub(super) async fn store(
                  status_extended TEXT   NOT NULL,
                  severity        TEXT   NOT NULL,
                  observed_at     BIGINT NOT NULL,
-                 raw_output      TEXT   NOT NULL,
+                 result_offset   BIGINT NOT NULL,
+                 result_len      BIGINT NOT NULL,
                  previous_status TEXT,
                  result_id       BIGINT
              )"
@@ -58,24 +61,21 @@ pub(super) async fn store(
     .await?;
 
     // 1. Stage. Ingest validated that every result names an asset of the batch.
-    const COLS: usize = 7;
-    let rows: Vec<(&citadel_wire::CheckResult, i64)> = batch
+    const COLS: usize = 8;
+    let rows: Vec<(&citadel_wire::CheckResult, i64, &Range<usize>)> = batch
         .results
         .iter()
-        .filter_map(|r| asset_ids.get(&r.asset).map(|&a| (r, a)))
+        .zip(spans)
+        .filter_map(|(r, span)| asset_ids.get(&r.asset).map(|&a| (r, a, span)))
         .collect();
     for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
-        let raw: Vec<String> = chunk
-            .iter()
-            .map(|(r, _)| serde_json::to_string(r).expect("result serializes"))
-            .collect();
         let sql = format!(
             "INSERT INTO {STAGED} (check_id, asset_id, status, status_extended, severity,
-                 observed_at, raw_output) VALUES {}",
+                 observed_at, result_offset, result_len) VALUES {}",
             bulk::values(backend, chunk.len(), COLS)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((r, asset_id), raw) in chunk.iter().zip(&raw) {
+        for (r, asset_id, span) in chunk {
             q = q
                 .bind(&r.check_id)
                 .bind(*asset_id)
@@ -83,11 +83,12 @@ pub(super) async fn store(
                 .bind(&r.status_extended)
                 .bind(r.severity.as_str())
                 .bind(r.observed_at)
-                .bind(raw);
+                .bind(span.start as i64)
+                .bind(span.len() as i64);
         }
         q.execute(&mut *conn).await?;
     }
-    for (r, _) in &rows {
+    for (r, _, _) in &rows {
         summary.results += 1;
         match r.status {
             Status::Pass => summary.passed += 1,
@@ -118,14 +119,15 @@ pub(super) async fn store(
         conn,
         format!(
             "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,
-                 severity, observed_at, first_seen_at, batch_id)
+                 severity, observed_at, first_seen_at, batch_id, observations)
              SELECT {tenant_id}, check_id, asset_id, status, status_extended, severity,
-                 observed_at, observed_at, {batch}
+                 observed_at, observed_at, {batch}, 1
              FROM {STAGED} WHERE true
              ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
                  status = excluded.status, status_extended = excluded.status_extended,
                  severity = excluded.severity, observed_at = excluded.observed_at,
-                 batch_id = excluded.batch_id"
+                 batch_id = excluded.batch_id,
+                 observations = check_results.observations + 1"
         ),
     )
     .await?;
