@@ -2,7 +2,7 @@
 //!
 //! A batch's results are bound into a temporary table in one pass (the only
 //! per-row work on our side). Everything derived from them — history rows,
-//! the results upsert, evidence records and revisions — is then one
+//! results updated by id or inserted, evidence records and revisions — is one
 //! `INSERT … SELECT` or `UPDATE` each, run by the database over the staged
 //! rows and the unique indexes. The earlier design bound every row three
 //! times and read ids back row by row (`RETURNING`); at 100,000 results most of
@@ -18,7 +18,7 @@ use citadel_wire::Status;
 use sqlx::AnyConnection;
 
 use super::batches::Scope;
-use super::{StoreError, bulk};
+use super::{Backend, StoreError, bulk};
 use crate::store::IngestSummary;
 
 /// The staging table's name, in every statement that reads it.
@@ -114,39 +114,68 @@ pub(super) async fn store(
         ),
     )
     .await?;
-    // 3. The upsert. (`WHERE true` tells SQLite's parser the SELECT has ended.)
+    // 3. Results seen before: updated in place, by row id.
     exec(
         conn,
         format!(
-            "INSERT INTO check_results (tenant_id, check_id, asset_id, status, status_extended,
-                 severity, observed_at, first_seen_at, batch_id, observations)
-             SELECT {tenant_id}, check_id, asset_id, status, status_extended, severity,
-                 observed_at, observed_at, {batch}, 1
-             FROM {STAGED} WHERE true
-             ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
-                 status = excluded.status, status_extended = excluded.status_extended,
-                 severity = excluded.severity, observed_at = excluded.observed_at,
-                 batch_id = excluded.batch_id,
-                 observations = check_results.observations + 1"
+            "UPDATE check_results SET status = s.status, status_extended = s.status_extended,
+                 severity = s.severity, observed_at = s.observed_at, batch_id = {batch},
+                 observations = check_results.observations + 1
+             FROM {STAGED} s
+             WHERE check_results.id = s.result_id AND s.previous_status IS NOT NULL"
         ),
     )
     .await?;
-    // The rows of results seen for the first time.
+    // 4. Results seen for the first time. SQLite: their row ids are given
+    //    here, above every id in use (the write transaction holds the only
+    //    writer lock), so no lookup pass reads them back. PostgreSQL draws them
+    //    from the identity sequence and they are looked up after the insert.
+    //    (There, a concurrent ingest that stored the same new result first
+    //    makes the insert fail on the unique key: the batch is refused with
+    //    503 and the agent sends it again.)
+    if backend == Backend::Sqlite {
+        exec(
+            conn,
+            format!(
+                "UPDATE {STAGED} SET result_id =
+                     (SELECT COALESCE(MAX(id), 0) FROM check_results) + rowid
+                 WHERE result_id IS NULL"
+            ),
+        )
+        .await?;
+    }
+    let (id_column, id_value) = match backend {
+        Backend::Sqlite => ("id, ", "result_id, "),
+        Backend::Postgres => ("", ""),
+    };
     exec(
         conn,
         format!(
-            "UPDATE {STAGED} SET result_id = r.id FROM check_results r
-             WHERE {STAGED}.result_id IS NULL AND {same}"
+            "INSERT INTO check_results ({id_column}tenant_id, check_id, asset_id, status,
+                 status_extended, severity, observed_at, first_seen_at, batch_id, observations)
+             SELECT {id_value}{tenant_id}, check_id, asset_id, status, status_extended,
+                 severity, observed_at, observed_at, {batch}, 1
+             FROM {STAGED} WHERE previous_status IS NULL"
         ),
     )
     .await?;
+    if backend == Backend::Postgres {
+        exec(
+            conn,
+            format!(
+                "UPDATE {STAGED} SET result_id = r.id FROM check_results r
+                 WHERE {STAGED}.result_id IS NULL AND {same}"
+            ),
+        )
+        .await?;
+    }
     // Evidence (in the mapping stage) looks staged rows up by result.
     exec(
         conn,
         format!("CREATE INDEX {STAGED}_result ON {STAGED} (result_id)"),
     )
     .await?;
-    // 4. History: new results and status changes.
+    // 5. History: new results and status changes.
     summary.history += exec(
         conn,
         format!(
