@@ -130,9 +130,8 @@ pub(super) async fn store(
     //    here, above every id in use (the write transaction holds the only
     //    writer lock), so no lookup pass reads them back. PostgreSQL draws them
     //    from the identity sequence and they are looked up after the insert.
-    //    (There, a concurrent ingest that stored the same new result first
-    //    makes the insert fail on the unique key: the batch is refused with
-    //    503 and the agent sends it again.)
+    //    (There, a concurrent ingest may have stored the same new result a
+    //    moment ago: the insert waits for it and then updates that row.)
     if backend == Backend::Sqlite {
         exec(
             conn,
@@ -155,7 +154,12 @@ pub(super) async fn store(
                  status_extended, severity, observed_at, first_seen_at, batch_id, observations)
              SELECT {id_value}{tenant_id}, check_id, asset_id, status, status_extended,
                  severity, observed_at, observed_at, {batch}, 1
-             FROM {STAGED} WHERE previous_status IS NULL"
+             FROM {STAGED} WHERE previous_status IS NULL
+             ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
+                 status = excluded.status, status_extended = excluded.status_extended,
+                 severity = excluded.severity, observed_at = excluded.observed_at,
+                 batch_id = excluded.batch_id,
+                 observations = check_results.observations + 1"
         ),
     )
     .await?;
