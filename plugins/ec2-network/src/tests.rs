@@ -1,19 +1,8 @@
-use citadel_plugin_sdk::testing::Fixture;
+use citadel_plugin_sdk::testing::{Fixture, verdicts};
 use citadel_plugin_sdk::{Check, Status};
 use serde_json::json;
 
 use super::*;
-
-fn verdicts(check: &dyn Check, fixture: &Fixture) -> Vec<(String, Status, String)> {
-    let mut v: Vec<_> = check
-        .evaluate(fixture)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.resource_uid, f.status, f.status_extended))
-        .collect();
-    v.sort();
-    v
-}
 
 const SG_ARN: &str = "arn:aws:ec2:us-east-1:123456789012:security-group/";
 

@@ -133,3 +133,32 @@ pub fn arn(kind: &str, region: &str, account: &str, id: &str) -> String {
     let (service, ty) = kind.split_once(':').unwrap_or(("ec2", kind));
     format!("arn:aws:{service}:{region}:{account}:{ty}/{id}")
 }
+
+/// A finding as check tests compare it: resource uid, status, status text.
+pub type Verdict = (String, crate::Status, String);
+
+/// Evaluate `check` over `inventory`: its findings as [`Verdict`]s, sorted so
+/// tests do not depend on the order a check reports in. Panics if the check
+/// fails (a test wants the verdicts).
+pub fn verdicts(check: &dyn crate::Check, inventory: &dyn Inventory) -> Vec<Verdict> {
+    let mut v: Vec<Verdict> = check
+        .evaluate(inventory)
+        .expect("the check evaluates")
+        .into_iter()
+        .map(|f| (f.resource_uid, f.status, f.status_extended))
+        .collect();
+    v.sort();
+    v
+}
+
+/// One expected [`Verdict`].
+pub fn verdict(uid: &str, status: crate::Status, text: &str) -> Verdict {
+    (uid.to_string(), status, text.to_string())
+}
+
+/// A fixture holding just `resources` (a JSON array in the fixture format).
+/// Panics on a malformed fixture.
+pub fn fixture(resources: serde_json::Value) -> Fixture {
+    Fixture::from_json(&serde_json::json!({ "resources": resources }).to_string())
+        .expect("fixture parses")
+}

@@ -1,21 +1,10 @@
 use std::collections::BTreeSet;
 
-use citadel_plugin_sdk::testing::Fixture;
+use citadel_plugin_sdk::testing::{Fixture, fixture, verdicts};
 use citadel_plugin_sdk::{Check, Status};
 use serde_json::{Value, json};
 
 use super::*;
-
-fn verdicts(check: &dyn Check, fixture: &Fixture) -> Vec<(String, Status, String)> {
-    let mut v: Vec<_> = check
-        .evaluate(fixture)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.resource_uid, f.status, f.status_extended))
-        .collect();
-    v.sort();
-    v
-}
 
 /// The single verdict a check gives, without the resource.
 fn only(check: &dyn Check, fixture: &Fixture) -> (Status, String) {
@@ -26,10 +15,6 @@ fn only(check: &dyn Check, fixture: &Fixture) -> (Status, String) {
 }
 
 const ARN: &str = "arn:aws:ec2:us-east-1:123456789012";
-
-fn fixture(resources: Value) -> Fixture {
-    Fixture::from_json(&json!({ "resources": resources }).to_string()).unwrap()
-}
 
 fn vpc(id: &str) -> Value {
     json!({"kind": "ec2:vpc", "id": id, "document": {"VpcId": id}})

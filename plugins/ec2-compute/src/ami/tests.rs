@@ -1,29 +1,8 @@
-use citadel_plugin_sdk::testing::Fixture;
-use citadel_plugin_sdk::{Check, Status};
+use citadel_plugin_sdk::Status;
+use citadel_plugin_sdk::testing::{fixture, verdict as row, verdicts};
 use serde_json::{Value, json};
 
 use super::*;
-
-type Row = (String, Status, String);
-
-fn verdicts(check: &dyn Check, fixture: &Fixture) -> Vec<Row> {
-    let mut v: Vec<_> = check
-        .evaluate(fixture)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.resource_uid, f.status, f.status_extended))
-        .collect();
-    v.sort();
-    v
-}
-
-fn row(uid: &str, status: Status, text: &str) -> Row {
-    (uid.to_string(), status, text.to_string())
-}
-
-fn fixture(resources: Value) -> Fixture {
-    Fixture::from_json(&json!({ "resources": resources }).to_string()).unwrap()
-}
 
 const ACCOUNT: &str = "123456789012";
 const ARN: &str = "arn:aws:ec2:us-east-1:123456789012";

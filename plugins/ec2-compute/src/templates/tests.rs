@@ -1,25 +1,8 @@
-use citadel_plugin_sdk::testing::Fixture;
-use citadel_plugin_sdk::{Check, Status};
+use citadel_plugin_sdk::Status;
+use citadel_plugin_sdk::testing::{fixture, verdicts};
 use serde_json::{Value, json};
 
 use super::*;
-
-type Row = (String, Status, String);
-
-fn verdicts(check: &dyn Check, fixture: &Fixture) -> Vec<Row> {
-    let mut v: Vec<_> = check
-        .evaluate(fixture)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.resource_uid, f.status, f.status_extended))
-        .collect();
-    v.sort();
-    v
-}
-
-fn fixture(resources: Value) -> Fixture {
-    Fixture::from_json(&json!({ "resources": resources }).to_string()).unwrap()
-}
 
 fn template(id: &str, name: &str, versions: Value) -> Value {
     json!({"kind": "ec2:launch-template", "id": id,
