@@ -164,6 +164,7 @@ def main():
     p.add_argument("--differences", required=True)
     p.add_argument("--prowler-time")
     p.add_argument("--agent-time", nargs="*", default=[])
+    p.add_argument("--agent-prepare-time", help="`citadel-agent prepare` on an empty plugin cache")
     p.add_argument("--agent-profile", default="?")
     p.add_argument("--versions", default="", help="free text recorded in the report")
     p.add_argument("--out", required=True)
@@ -284,6 +285,8 @@ def main():
             "peak_mib": max(r["peak_mib"] for r in later),
             "cpu_s": statistics.median(r["cpu_s"] for r in later),
         }
+    if args.agent_prepare_time:
+        bench["agent_prepare"] = read_time(args.agent_prepare_time)
     if "prowler" in bench and "agent" in bench:
         pr, ag, first = bench["prowler"], bench["agent"], bench["agent_first"]
         ratio = lambda a, b: round(a / b, 1) if b else None  # noqa: E731
@@ -294,6 +297,8 @@ def main():
         lines = [("Prowler", pr), (f"Citadel agent ({args.agent_profile}), first scan", first)]
         if len(runs) > 1:
             lines.append((f"Citadel agent ({args.agent_profile}), median of {len(later)} later scans", ag))
+        if "agent_prepare" in bench:
+            lines.append(("Citadel agent prepare (compile packs; once per install)", bench["agent_prepare"]))
         label = max(len(name) for name, _ in lines)
         for name, t in lines:
             print(f"  {name:<{label}}  {t['wall_s']:7.2f} s  {t['peak_mib']:5.0f} MiB  (CPU {t['cpu_s']:.2f} s)")

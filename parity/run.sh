@@ -5,7 +5,8 @@
 #   1. start a moto server on a free 127.0.0.1 port (stopped on exit);
 #   2. seed a varied EC2/VPC estate into it (seed.py);
 #   3. run Prowler (`aws -f REGION -s ec2 vpc`, default options) against it;
-#   4. run the Citadel agent (`scan --once --json --no-push`) against it;
+#   4. run the Citadel agent (`scan --once --json --no-push`) against it, then
+#      time `prepare` (compiling the packs ahead of a first scan) on its own;
 #   5. compare (check id, resource uid, status) on the checks both implement
 #      (compare.py), print a table and wall time / peak RSS of both.
 #
@@ -22,10 +23,8 @@
 #   PARITY_AGENT_RUNS        agent scans to time; the first is compared (default 3)
 #   PARITY_AGENT_PROFILE     release|debug (default: release if built, else debug)
 #   PARITY_MAX_ATTEMPTS      AWS call attempts for both scanners (default: each one's
-#                            default, 3 for both). moto answers the APIs it lacks with
-#                            HTTP 500, which both retry with backoff: at 1 the
-#                            benchmark leaves those waits out (Prowler
-#                            --aws-retries-max-attempts, agent AWS_MAX_ATTEMPTS)
+#                            default, 3 for both; Prowler --aws-retries-max-attempts,
+#                            agent AWS_MAX_ATTEMPTS)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -106,8 +105,11 @@ endpoint="http://127.0.0.1:$port"
 # public-snapshot check into ~1,200 DescribeSnapshotAttribute calls for both
 # scanners. amazon-amis.json keeps four of moto's Amazon AMIs (two HVM, two
 # paravirtual: what seed.py launches from), so the estate is what seed.py made.
+# moto_server.py is moto plus the EC2 account-settings and Client VPN calls it
+# lacks (HTTP 500 otherwise: four checks without a comparison, and seconds of
+# retry backoff in both scanners' wall times).
 MOTO_AMIS_PATH="$here/amazon-amis.json" \
-    "$python" -m moto.server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
+    "$python" "$here/moto_server.py" -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
 moto_pid=$!
 cleanup() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -215,6 +217,13 @@ for n in $(seq 1 "$agent_runs"); do
     agent_times+=("$out/agent-$n.time")
 done
 
+# The first scan above compiled the packs; `prepare` does that ahead of time
+# (after installing packs). Timed on an empty cache, after the scans.
+rm -rf "$agent_dir/state/plugin-cache"
+timed "$out/agent-prepare.time" \
+    "$agent_bin" --config "$agent_dir/agent.toml" prepare >"$out/agent-prepare.log" 2>&1 ||
+    die "agent prepare failed; see $out/agent-prepare.log"
+
 # ---------------------------------------------------------------- compare
 say "Comparing"
 moto_version="$("$python" -c 'import moto; print(moto.__version__)')"
@@ -228,6 +237,7 @@ set +e
     --differences "$here/DIFFERENCES.md" \
     --prowler-time "$out/prowler.time" \
     --agent-time "${agent_times[@]}" \
+    --agent-prepare-time "$out/agent-prepare.time" \
     --agent-profile "$profile" \
     --versions "prowler $prowler_version; moto $moto_version; agent $profile" \
     --out "$out/report.json"

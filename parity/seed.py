@@ -605,6 +605,33 @@ def seed_more(est, ctx):
             ec2.modify_vpc_endpoint_service_permissions(ServiceId=svc, AddAllowedPrincipals=[principal])
         est.record(name, "vpc-endpoint-service", svc)
 
+    # Account settings of the region (parity/moto_server.py adds these calls to
+    # moto): snapshots only block new sharing (FAIL), AMIs block it (PASS), new
+    # instances require IMDSv2 (PASS).
+    ec2.enable_snapshot_block_public_access(State="block-new-sharing")
+    ec2.enable_image_block_public_access(ImageBlockPublicAccessState="block-new-sharing")
+    ec2.modify_instance_metadata_defaults(HttpTokens="required", HttpPutResponseHopLimit=2)
+
+    # Client VPN endpoints: one logs client connections, one does not.
+    for name, logging in (("cvpn-logged", True), ("cvpn-silent", False)):
+        logs = {"Enabled": logging, **({"CloudwatchLogGroup": "client-vpn"} if logging else {})}
+        cid = ec2.create_client_vpn_endpoint(
+            ClientCidrBlock="10.250.0.0/22" if logging else "10.251.0.0/22",
+            ServerCertificateArn=f"arn:aws:acm:{r}:{ACCOUNT}:certificate/parity-server",
+            AuthenticationOptions=[
+                {
+                    "Type": "certificate-authentication",
+                    "MutualAuthentication": {
+                        "ClientRootCertificateChainArn": f"arn:aws:acm:{r}:{ACCOUNT}:certificate/parity-clients"
+                    },
+                }
+            ],
+            ConnectionLogOptions=logs,
+            VpcId=app,
+            TagSpecifications=[{"ResourceType": "client-vpn-endpoint", "Tags": [{"Key": "Name", "Value": name}]}],
+        )["ClientVpnEndpointId"]
+        est.record(name, "client-vpn-endpoint", cid)
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -68,6 +68,11 @@ pub enum Command {
     },
     /// Push batches left in the spool by earlier scans.
     Push,
+    /// Verify the installed check packs and compile them into the plugin cache,
+    /// so that the first scan does not pay for compiling them. Run it after
+    /// installing or updating packs (in an image build, or before the service
+    /// starts); scans compile whatever it did not.
+    Prepare,
     /// Print the minimal read-only IAM policy that the installed check packs need.
     IamPolicy,
     /// Tools for check-pack authors: scaffold, build, test, sign, inspect, bench.
@@ -208,6 +213,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 tokio::time::sleep(Duration::from_secs(interval)).await;
             }
+        }
+        Command::Prepare => {
+            let config = load(&cli.config)?;
+            let started = std::time::Instant::now();
+            let (host, failures) = scan::load_plugins(&config).await?;
+            for f in &failures {
+                eprintln!("warning: plugin not loaded: {f}");
+            }
+            for p in host.plugins() {
+                println!(
+                    "{} {} ({} checks, signed by {})",
+                    p.name,
+                    p.version,
+                    p.checks.len(),
+                    p.signer.as_ref().map_or("nobody", |s| s.publisher.as_str())
+                );
+            }
+            let checks: usize = host.plugins().iter().map(|p| p.checks.len()).sum();
+            let cache = config.host_options().cache_dir;
+            println!(
+                "{} check pack(s) with {checks} checks verified and compiled in {:.2} s (cache: {}).",
+                host.plugins().len(),
+                started.elapsed().as_secs_f64(),
+                cache.map_or("none".into(), |d| d.display().to_string())
+            );
+            if !failures.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::IamPolicy => {
             let config = load(&cli.config)?;

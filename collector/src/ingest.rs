@@ -10,7 +10,7 @@
 //!
 //! Only then is the batch stored, verbatim, with everything derived from it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use citadel_wire::{Batch, SignedBatch, WireError};
 
@@ -98,10 +98,9 @@ pub async fn ingest(
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
     let started = std::time::Instant::now();
-    let batch = signed.verify(&key)?;
+    // The batch, and each result's bytes within the signed payload: its evidence.
+    let (batch, spans) = signed.open(&key)?;
     validate(&batch)?;
-    // Each result's bytes within the signed payload: its evidence.
-    let spans = signed.result_spans()?;
     if spans.len() != batch.results.len() {
         return Err(IngestError::Invalid(format!(
             "{} results decoded but {} found in the payload",
@@ -137,24 +136,26 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
             batch.part, batch.parts
         ));
     }
-    let mut checks = HashSet::new();
-    for c in &batch.checks {
+    // Checks and assets by position, so that the per-result duplicate check
+    // hashes two integers rather than two strings again.
+    let mut checks = HashMap::with_capacity(batch.checks.len());
+    for (n, c) in batch.checks.iter().enumerate() {
         if c.id.is_empty() || c.id.len() > 200 {
             return bad(format!("check id {:?} must be 1–200 characters", c.id));
         }
-        if !checks.insert(c.id.as_str()) {
+        if checks.insert(c.id.as_str(), n as u64).is_some() {
             return bad(format!("check {} is declared twice", c.id));
         }
     }
-    let mut assets = HashSet::new();
-    for a in &batch.assets {
+    let mut assets = HashMap::with_capacity(batch.assets.len());
+    for (n, a) in batch.assets.iter().enumerate() {
         if a.source_id.is_empty() || a.source_id.len() > MAX_ID_LEN || a.kind.len() > 200 {
             return bad(format!(
                 "asset id {:?} is empty or too long",
                 truncate(&a.source_id)
             ));
         }
-        if !assets.insert(a.source_id.as_str()) {
+        if assets.insert(a.source_id.as_str(), n as u64).is_some() {
             return bad(format!("asset {} appears twice", a.source_id));
         }
     }
@@ -167,22 +168,23 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
             return bad("relationship with an empty or oversized field".into());
         }
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(batch.results.len());
     for r in &batch.results {
-        if !checks.contains(r.check_id.as_str()) {
+        let Some(&check) = checks.get(r.check_id.as_str()) else {
             return bad(format!(
                 "result for undeclared check {:?}",
                 truncate(&r.check_id)
             ));
-        }
-        if !assets.contains(r.asset.as_str()) {
+        };
+        let Some(&asset) = assets.get(r.asset.as_str()) else {
             return bad(format!(
                 "result for {} names asset {:?}, which is not in the batch",
                 r.check_id,
                 truncate(&r.asset)
             ));
-        }
-        if !seen.insert((r.check_id.as_str(), r.asset.as_str())) {
+        };
+        // Fewer than 2^32 checks and assets: a batch is far smaller.
+        if !seen.insert(check << 32 | asset) {
             return bad(format!("two results for {} on {}", r.check_id, r.asset));
         }
     }

@@ -25,7 +25,7 @@ use citadel_wire::Batch;
 use sqlx::{AnyConnection, Row};
 
 use crate::catalog::Catalog;
-use crate::store::bulk;
+use crate::store::bulk::{self, Value};
 use crate::store::results::{STAGED, exec};
 use crate::store::{IngestSummary, StoreError};
 
@@ -40,6 +40,11 @@ pub struct Input<'a> {
     pub batch: &'a Batch,
     /// Its id.
     pub batch_id: &'a str,
+    /// The batch's row number, which per-result rows refer to.
+    pub batch_number: i64,
+    /// Assets of this tenant whose name this batch changed: their evidence
+    /// records' copy of the name is refreshed.
+    pub renamed_assets: &'a [i64],
     /// Ingest time.
     pub now: i64,
 }
@@ -78,30 +83,46 @@ pub async fn apply(
     let tenant = input.tenant_id;
     let mut controls: BTreeMap<String, Control> = BTreeMap::new();
 
+    let backend = input.backend;
+    // The batch's checks get their requirement and SCF rows anew.
+    let check_ids: Vec<&str> = input.batch.checks.iter().map(|c| c.id.as_str()).collect();
+    let this_tenant = format!("tenant_id = {tenant}");
+    bulk::delete_in(
+        conn,
+        backend,
+        "check_requirements",
+        &this_tenant,
+        "check_id",
+        &check_ids,
+    )
+    .await?;
+    bulk::delete_in(
+        conn,
+        backend,
+        "check_scf",
+        &this_tenant,
+        "check_id",
+        &check_ids,
+    )
+    .await?;
+    let mut requirement_rows: Vec<Value> = Vec::new();
+    let mut scf_rows: Vec<Value> = Vec::new();
+
     for check in &input.batch.checks {
         // 1. Requirements, resolved where the catalog knows the framework.
-        sqlx::query("DELETE FROM check_requirements WHERE tenant_id = $1 AND check_id = $2")
-            .bind(tenant)
-            .bind(&check.id)
-            .execute(&mut *conn)
-            .await?;
         let mut resolved = Vec::new();
         let mut native = Vec::new();
         for (fw_key, ids) in &check.requirements {
             for id in ids {
                 let hit = catalog.resolve(fw_key, id);
-                sqlx::query(
-                    "INSERT INTO check_requirements (tenant_id, check_id, framework_key, native_id, framework_id, ref_id)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .bind(tenant)
-                .bind(&check.id)
-                .bind(fw_key)
-                .bind(id)
-                .bind(hit.as_ref().map(|h| h.0))
-                .bind(hit.as_ref().map(|h| h.1.as_str()))
-                .execute(&mut *conn)
-                .await?;
+                requirement_rows.extend([
+                    tenant.into(),
+                    check.id.as_str().into(),
+                    fw_key.as_str().into(),
+                    id.as_str().into(),
+                    hit.as_ref().map(|h| h.0).into(),
+                    hit.as_ref().map(|h| h.1.as_str()).into(),
+                ]);
                 native.push((fw_key.clone(), id.clone(), hit.clone()));
                 if let Some(h) = hit {
                     resolved.push(h);
@@ -110,19 +131,13 @@ pub async fn apply(
         }
         // 2. SCF controls of the check.
         let scf = catalog.derive_scf(&check.id, &resolved);
-        sqlx::query("DELETE FROM check_scf WHERE tenant_id = $1 AND check_id = $2")
-            .bind(tenant)
-            .bind(&check.id)
-            .execute(&mut *conn)
-            .await?;
         for (scf_id, origin) in &scf {
-            sqlx::query("INSERT INTO check_scf (tenant_id, check_id, scf_id, origin) VALUES ($1, $2, $3, $4)")
-                .bind(tenant)
-                .bind(&check.id)
-                .bind(scf_id)
-                .bind(*origin)
-                .execute(&mut *conn)
-                .await?;
+            scf_rows.extend([
+                tenant.into(),
+                check.id.as_str().into(),
+                scf_id.as_str().into(),
+                (*origin).into(),
+            ]);
         }
         let native_reqs: BTreeSet<(String, String, &'static str, &'static str)> = resolved
             .iter()
@@ -181,8 +196,29 @@ pub async fn apply(
         }
     }
 
+    bulk::insert(
+        conn,
+        backend,
+        "check_requirements (tenant_id, check_id, framework_key, native_id, framework_id, ref_id)",
+        "ON CONFLICT DO NOTHING",
+        6,
+        &requirement_rows,
+    )
+    .await?;
+    bulk::insert(
+        conn,
+        backend,
+        "check_scf (tenant_id, check_id, scf_id, origin)",
+        "",
+        4,
+        &scf_rows,
+    )
+    .await?;
+
     // 4. Applied controls: upsert, link checks, recount, map to requirements.
     let mut control_ids: HashMap<String, i64> = HashMap::new();
+    let mut check_links: Vec<Value> = Vec::new();
+    let mut requirement_links: Vec<Value> = Vec::new();
     for c in controls.values() {
         let existing =
             sqlx::query("SELECT id FROM applied_controls WHERE tenant_id = $1 AND key = $2")
@@ -214,27 +250,17 @@ pub async fn apply(
         };
         control_ids.insert(c.key.clone(), id);
         for check in &c.checks {
-            sqlx::query(
-                "INSERT INTO applied_control_checks (applied_control_id, check_id) VALUES ($1, $2)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(check)
-            .execute(&mut *conn)
-            .await?;
+            check_links.extend([id.into(), check.as_str().into()]);
         }
         for (fw, r, source, coverage) in &c.requirements {
-            sqlx::query(
-                "INSERT INTO control_requirement_mappings (applied_control_id, framework_id, ref_id, origin, source, coverage)
-                 VALUES ($1, $2, $3, 'auto', $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(fw)
-            .bind(r)
-            .bind(*source)
-            .bind(*coverage)
-            .execute(&mut *conn)
-            .await?;
+            requirement_links.extend([
+                id.into(),
+                fw.as_str().into(),
+                r.as_str().into(),
+                "auto".into(),
+                (*source).into(),
+                (*coverage).into(),
+            ]);
         }
         summary.controls += 1;
 
@@ -270,6 +296,25 @@ pub async fn apply(
         }
     }
 
+    bulk::insert(
+        conn,
+        backend,
+        "applied_control_checks (applied_control_id, check_id)",
+        "ON CONFLICT DO NOTHING",
+        2,
+        &check_links,
+    )
+    .await?;
+    bulk::insert(
+        conn,
+        backend,
+        "control_requirement_mappings (applied_control_id, framework_id, ref_id, origin, source, coverage)",
+        "ON CONFLICT DO NOTHING",
+        6,
+        &requirement_links,
+    )
+    .await?;
+
     let touched: Vec<i64> = control_ids.values().copied().collect();
     recount(conn, tenant, &touched, input).await?;
     tracing::debug!(
@@ -294,50 +339,53 @@ pub async fn apply(
 /// seen for the first time has no evidence yet: results and evidence are
 /// created in one transaction.
 ///
+/// A record's id is its result's id (migration 0005), and the staged rows
+/// carry the result's observation count, which is the new revision's version:
+/// revisions are written straight from the staged rows, without looking up a
+/// record or a result per row.
+///
 /// Evidence rows are not rewritten on every rescan: a record's revision count
-/// and last update are its latest revision (view `evidence_latest`). Keeping
-/// them as columns rewrote every evidence row per batch. A revision's version
-/// is the result's observation count, which the results upsert (a row write
-/// it does anyway) keeps.
+/// and last update are its latest revision (view `evidence_latest`).
 async fn evidence(
     conn: &mut AnyConnection,
     input: &Input<'_>,
     summary: &mut IngestSummary,
 ) -> Result<(), StoreError> {
-    let (tenant, now) = (input.tenant_id, input.now);
-    let batch = bulk::text_literal(input.batch_id);
+    let (tenant, now, batch) = (input.tenant_id, input.now, input.batch_number);
     summary.evidence_created += exec(
         conn,
         format!(
-            "INSERT INTO evidence (tenant_id, check_result_id, check_id, status,
+            "INSERT INTO evidence (id, tenant_id, check_result_id, check_id, status,
                  is_continuous, asset_name, asset_type, asset_source_id, created_at)
-             SELECT {tenant}, s.result_id, s.check_id, 'in_review', TRUE, a.name, a.kind,
-                 a.source_id, {now}
+             SELECT s.result_id, {tenant}, s.result_id, s.check_id, 'in_review', TRUE, a.name,
+                 a.kind, a.source_id, {now}
              FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
              WHERE s.previous_status IS NULL
-             ON CONFLICT (check_result_id) DO NOTHING"
+             ON CONFLICT DO NOTHING"
         ),
     )
     .await?;
-    exec(
-        conn,
-        format!(
-            "UPDATE evidence SET asset_name = a.name
-             FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
-             WHERE evidence.check_result_id = s.result_id AND s.previous_status IS NOT NULL
-                 AND evidence.asset_name IS DISTINCT FROM a.name"
-        ),
-    )
-    .await?;
+    if !input.renamed_assets.is_empty() {
+        let ids: Vec<String> = input.renamed_assets.iter().map(i64::to_string).collect();
+        exec(
+            conn,
+            format!(
+                "UPDATE evidence SET asset_name = a.name
+                 FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
+                 WHERE evidence.id = s.result_id AND s.asset_id IN ({})
+                     AND evidence.asset_name IS DISTINCT FROM a.name",
+                ids.join(", ")
+            ),
+        )
+        .await?;
+    }
     summary.evidence_revisions += exec(
         conn,
         format!(
-            "INSERT INTO evidence_revisions (evidence_id, version, result_status, batch_id,
+            "INSERT INTO evidence_revisions (evidence_id, version, result_status, batch_number,
                  result_offset, result_len, created_at)
-             SELECT e.id, r.observations, s.status, {batch}, s.result_offset, s.result_len,
-                 {now}
-             FROM {STAGED} s JOIN check_results r ON r.id = s.result_id
-                 JOIN evidence e ON e.check_result_id = s.result_id"
+             SELECT result_id, observations, status, {batch}, result_offset, result_len, {now}
+             FROM {STAGED}"
         ),
     )
     .await?;

@@ -184,6 +184,33 @@ fn scaffold_build_test_sign_inspect() {
         ),
     )
     .unwrap();
+    // `prepare` verifies and compiles the pack into the cache ahead of the first scan.
+    let cache = w.join("agent/state/plugin-cache");
+    let artifacts = || -> Vec<String> {
+        std::fs::read_dir(&cache)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".cwasm"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(artifacts().is_empty());
+    let out = agent(&["--config", "agent/agent.toml", "prepare"], w);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("demo-pack 0.1.0 (1 checks, signed by acme)"),
+        "{said}"
+    );
+    assert!(said.contains("1 check pack(s) with 1 checks"), "{said}");
+    let sha = citadel_wire::sha256_hex(&std::fs::read(&wasm).unwrap());
+    assert!(
+        matches!(&artifacts()[..], [one] if one.starts_with(&sha)),
+        "{:?}",
+        artifacts()
+    );
     let out = agent(&["--config", "agent/agent.toml", "iam-policy"], w);
     assert!(out.status.success(), "{}", text(&out));
     let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -199,6 +226,13 @@ fn scaffold_build_test_sign_inspect() {
         "plugins_dir = \"plugins\"\n[[integration]]\nname = \"x\"\nregions = [\"us-east-1\"]\n",
     )
     .unwrap();
+    let out = agent(&["--config", "agent/agent.toml", "prepare"], w);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a trusted publisher"),
+        "{}",
+        text(&out)
+    );
     let out = agent(&["--config", "agent/agent.toml", "iam-policy"], w);
     assert!(!out.status.success());
     assert!(

@@ -86,11 +86,22 @@ impl Store {
         let conn: &mut AnyConnection = &mut tx;
         let now = now_ms();
         let integration_id = upsert_integration(conn, tenant_id, agent_id, batch, now).await?;
-        let inserted = sqlx::query(
+        // Per-result rows refer to the batch by its number (migration 0005).
+        // SQLite: the next one, under the write lock this transaction holds;
+        // PostgreSQL: an identity column.
+        let (number_column, number_value) = match self.backend {
+            Backend::Sqlite => (
+                ", number",
+                ", (SELECT COALESCE(MAX(number), 0) + 1 FROM batches)",
+            ),
+            Backend::Postgres => ("", ""),
+        };
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO batches (id, tenant_id, agent_id, integration_id, seq, prev, scan_id,
-                 sha256, received_at, started_at, finished_at, complete, summary)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{}')",
-        )
+                 sha256, received_at, started_at, finished_at, complete, summary{number_column})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{{}}'{number_value})
+             RETURNING number"
+        )))
         .bind(&batch_id)
         .bind(tenant_id)
         .bind(agent_id)
@@ -103,7 +114,7 @@ impl Store {
         .bind(batch.started_at)
         .bind(batch.finished_at)
         .bind(batch.complete)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await;
         if let Err(sqlx::Error::Database(e)) = &inserted
             && e.is_unique_violation()
@@ -115,7 +126,7 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::Conflict(batch_id.clone()));
         }
-        inserted?;
+        let batch_number: i64 = inserted?.try_get(0)?;
         sqlx::query("INSERT INTO batch_payloads (batch_id, raw) VALUES ($1, $2)")
             .bind(&batch_id)
             .bind(raw)
@@ -128,6 +139,7 @@ impl Store {
             tenant_id,
             integration_id,
             batch_id: &batch_id,
+            batch_number,
             batch,
             spans,
             now,
@@ -144,17 +156,19 @@ impl Store {
         stage("batch record", &mut t);
         upsert_checks(conn, tenant_id, batch, now, &mut summary).await?;
         stage("checks", &mut t);
-        let asset_ids = upsert_assets(conn, &scope, &mut summary).await?;
+        let assets = upsert_assets(conn, &scope, &mut summary).await?;
         stage("assets", &mut t);
         upsert_relationships(conn, &scope, &mut summary).await?;
         stage("relationships", &mut t);
-        results::store(conn, &scope, &asset_ids, &mut summary).await?;
+        results::store(conn, &scope, &assets.ids, &mut summary).await?;
         stage("results", &mut t);
         let input = mapping::Input {
             backend: self.backend,
             tenant_id,
             batch,
             batch_id: &batch_id,
+            batch_number,
+            renamed_assets: &assets.renamed,
             now,
         };
         mapping::apply(conn, catalog, &input, &mut summary).await?;
@@ -208,6 +222,8 @@ pub(super) struct Scope<'a> {
     pub(super) tenant_id: i64,
     pub(super) integration_id: i64,
     pub(super) batch_id: &'a str,
+    /// The batch's row number, which per-result rows refer to.
+    pub(super) batch_number: i64,
     pub(super) batch: &'a Batch,
     /// Where each of `batch.results` lies in the signed payload.
     pub(super) spans: &'a [Range<usize>],
@@ -296,12 +312,20 @@ async fn upsert_checks(
     Ok(())
 }
 
-/// Upsert the batch's assets; returns source id → asset row id.
+/// The batch's assets as stored.
+struct StoredAssets {
+    /// Source id → asset row id.
+    ids: HashMap<String, i64>,
+    /// Row ids of assets stored before under another name.
+    renamed: Vec<i64>,
+}
+
+/// Upsert the batch's assets.
 async fn upsert_assets(
     conn: &mut AnyConnection,
     scope: &Scope<'_>,
     summary: &mut IngestSummary,
-) -> Result<HashMap<String, i64>, StoreError> {
+) -> Result<StoredAssets, StoreError> {
     let Scope {
         backend,
         tenant_id,
@@ -311,13 +335,14 @@ async fn upsert_assets(
         now,
         ..
     } = *scope;
-    let known: HashSet<(String, String)> =
-        sqlx::query("SELECT source, source_id FROM assets WHERE tenant_id = $1")
+    // (source, source id) → name, of the tenant's assets stored before.
+    let known: HashMap<(String, String), Option<String>> =
+        sqlx::query("SELECT source, source_id, name FROM assets WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
             .collect::<Result<_, sqlx::Error>>()?;
     let mut ids = HashMap::with_capacity(batch.assets.len());
     const COLS: usize = 15;
@@ -363,11 +388,18 @@ async fn upsert_assets(
             ids.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
         }
     }
+    let mut renamed = Vec::new();
     for a in &batch.assets {
-        if known.contains(&(a.source.clone(), a.source_id.clone())) {
-            summary.assets_updated += 1;
-        } else {
-            summary.assets_created += 1;
+        match known.get(&(a.source.clone(), a.source_id.clone())) {
+            Some(name) => {
+                summary.assets_updated += 1;
+                if *name != a.name
+                    && let Some(&id) = ids.get(&a.source_id)
+                {
+                    renamed.push(id);
+                }
+            }
+            None => summary.assets_created += 1,
         }
     }
     if batch.complete {
@@ -383,7 +415,7 @@ async fn upsert_assets(
         .await?;
         summary.assets_deactivated = done.rows_affected();
     }
-    Ok(ids)
+    Ok(StoredAssets { ids, renamed })
 }
 
 async fn upsert_relationships(

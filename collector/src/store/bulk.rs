@@ -39,10 +39,90 @@ pub(crate) fn values(backend: Backend, rows: usize, cols: usize) -> String {
     out
 }
 
-/// `s` as an SQL string literal (quotes doubled), for values of our own making
-/// written inline in set-based statements.
-pub(crate) fn text_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+/// One bound value of a multi-row statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    /// An integer.
+    Int(i64),
+    /// A text.
+    Text(String),
+    /// A NULL in a text column.
+    NullText,
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_string())
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Self::NullText, Self::from)
+    }
+}
+
+/// `INSERT INTO {into} VALUES (…), (…), … {tail}` over rows of `cols`
+/// values (`values` holds them row after row), in as few statements as the
+/// parameter limit allows; returns the rows affected. The mapping stage
+/// writes a few hundred small rows per batch: one statement each cost more
+/// in round trips than the database spent on them.
+pub(crate) async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    into: &str,
+    tail: &str,
+    cols: usize,
+    values: &[Value],
+) -> Result<u64, sqlx::Error> {
+    debug_assert!(values.len().is_multiple_of(cols.max(1)));
+    let mut affected = 0;
+    for chunk in values.chunks(rows_per_statement(cols) * cols) {
+        let sql = format!(
+            "INSERT INTO {into} VALUES {} {tail}",
+            self::values(backend, chunk.len() / cols, cols)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in chunk {
+            q = match v {
+                Value::Int(i) => q.bind(*i),
+                Value::Text(t) => q.bind(t.clone()),
+                Value::NullText => q.bind(None::<String>),
+            };
+        }
+        affected += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(affected)
+}
+
+/// `DELETE FROM {from} WHERE {filter} AND {column} IN (…)` over `keys`.
+pub(crate) async fn delete_in(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    from: &str,
+    filter: &str,
+    column: &str,
+    keys: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let mut affected = 0;
+    for chunk in keys.chunks(MAX_PARAMS) {
+        let sql = format!(
+            "DELETE FROM {from} WHERE {filter} AND {column} IN {}",
+            values(backend, 1, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        affected += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(affected)
 }
 
 #[cfg(test)]
@@ -55,7 +135,6 @@ mod tests {
             "($1, $2, $3), ($4, $5, $6)"
         );
         assert_eq!(super::values(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
-        assert_eq!(super::text_literal("it's"), "'it''s'");
         assert_eq!(super::rows_per_statement(15), 1000);
         assert_eq!(super::rows_per_statement(60), 500);
     }

@@ -35,11 +35,11 @@ impl Store {
         version: i64,
     ) -> Result<Option<Revision>, StoreError> {
         let Some(row) = sqlx::query(
-            "SELECT r.version, r.result_status, r.batch_id, b.sha256, r.created_at,
+            "SELECT r.version, r.result_status, b.id, b.sha256, r.created_at,
                  r.result_offset, r.result_len, r.raw_output, p.raw
              FROM evidence_revisions r
-             JOIN batches b ON b.id = r.batch_id
-             JOIN batch_payloads p ON p.batch_id = r.batch_id
+             JOIN batches b ON b.number = r.batch_number
+             JOIN batch_payloads p ON p.batch_id = b.id
              WHERE r.evidence_id = $1 AND r.version = $2",
         )
         .bind(evidence_id)

@@ -36,7 +36,7 @@ pub(super) async fn store(
     let Scope {
         backend,
         tenant_id,
-        batch_id,
+        batch_number,
         batch,
         spans,
         ..
@@ -54,7 +54,8 @@ pub(super) async fn store(
                  result_offset   BIGINT NOT NULL,
                  result_len      BIGINT NOT NULL,
                  previous_status TEXT,
-                 result_id       BIGINT
+                 result_id       BIGINT,
+                 observations    BIGINT NOT NULL DEFAULT 1
              )"
         ),
     )
@@ -68,7 +69,7 @@ pub(super) async fn store(
         .zip(spans)
         .filter_map(|(r, span)| asset_ids.get(&r.asset).map(|&a| (r, a, span)))
         .collect();
-    for chunk in rows.chunks(bulk::rows_per_statement(COLS)) {
+    let statement = |chunk: &[(&citadel_wire::CheckResult, i64, &Range<usize>)]| {
         let sql = format!(
             "INSERT INTO {STAGED} (check_id, asset_id, status, status_extended, severity,
                  observed_at, result_offset, result_len) VALUES {}",
@@ -77,16 +78,28 @@ pub(super) async fn store(
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (r, asset_id, span) in chunk {
             q = q
-                .bind(&r.check_id)
+                .bind(r.check_id.as_str())
                 .bind(*asset_id)
                 .bind(r.status.as_str())
-                .bind(&r.status_extended)
+                .bind(r.status_extended.as_str())
                 .bind(r.severity.as_str())
                 .bind(r.observed_at)
                 .bind(span.start as i64)
                 .bind(span.len() as i64);
         }
-        q.execute(&mut *conn).await?;
+        q
+    };
+    // Each statement's values are bound here while the database runs the
+    // previous one (on its own thread for SQLite, on the server for
+    // PostgreSQL): both take about as long.
+    let mut chunks = rows.chunks(bulk::rows_per_statement(COLS));
+    let mut next = chunks.next().map(statement);
+    while let Some(q) = next.take() {
+        let (done, following) = tokio::join!(q.execute(&mut *conn), async {
+            chunks.next().map(statement)
+        });
+        done?;
+        next = following;
     }
     for (r, _, _) in &rows {
         summary.results += 1;
@@ -98,18 +111,20 @@ pub(super) async fn store(
         }
     }
 
-    // Tenant and batch ids are ours (an integer and a formatted UUID); they
-    // are written as literals so each statement below binds nothing per row.
-    let batch = bulk::text_literal(batch_id);
+    // Tenant id and batch number are ours (integers); they are written as
+    // literals so each statement below binds nothing per row.
+    let batch = batch_number;
     let same = format!(
         "r.tenant_id = {tenant_id} AND r.check_id = {STAGED}.check_id AND r.asset_id = {STAGED}.asset_id"
     );
-    // 2. What each result was before this batch (NULL: never seen), and the
-    //    rows of results seen before (an upsert keeps them).
+    // 2. What each result was before this batch (NULL: never seen), the rows
+    //    of results seen before (an upsert keeps them), and which observation
+    //    of the result this batch is (its evidence revision's version).
     exec(
         conn,
         format!(
-            "UPDATE {STAGED} SET previous_status = r.status, result_id = r.id
+            "UPDATE {STAGED} SET previous_status = r.status, result_id = r.id,
+                 observations = r.observations + 1
              FROM check_results r WHERE {same}"
         ),
     )
@@ -119,8 +134,8 @@ pub(super) async fn store(
         conn,
         format!(
             "UPDATE check_results SET status = s.status, status_extended = s.status_extended,
-                 severity = s.severity, observed_at = s.observed_at, batch_id = {batch},
-                 observations = check_results.observations + 1
+                 severity = s.severity, observed_at = s.observed_at, batch_number = {batch},
+                 observations = s.observations
              FROM {STAGED} s
              WHERE check_results.id = s.result_id AND s.previous_status IS NOT NULL"
         ),
@@ -151,40 +166,36 @@ pub(super) async fn store(
         conn,
         format!(
             "INSERT INTO check_results ({id_column}tenant_id, check_id, asset_id, status,
-                 status_extended, severity, observed_at, first_seen_at, batch_id, observations)
+                 status_extended, severity, observed_at, first_seen_at, batch_number, observations)
              SELECT {id_value}{tenant_id}, check_id, asset_id, status, status_extended,
                  severity, observed_at, observed_at, {batch}, 1
              FROM {STAGED} WHERE previous_status IS NULL
              ON CONFLICT (tenant_id, check_id, asset_id) DO UPDATE SET
                  status = excluded.status, status_extended = excluded.status_extended,
                  severity = excluded.severity, observed_at = excluded.observed_at,
-                 batch_id = excluded.batch_id,
+                 batch_number = excluded.batch_number,
                  observations = check_results.observations + 1"
         ),
     )
     .await?;
     if backend == Backend::Postgres {
+        // (The row's own count: a concurrent ingest may have counted first.)
         exec(
             conn,
             format!(
-                "UPDATE {STAGED} SET result_id = r.id FROM check_results r
+                "UPDATE {STAGED} SET result_id = r.id, observations = r.observations
+                 FROM check_results r
                  WHERE {STAGED}.result_id IS NULL AND {same}"
             ),
         )
         .await?;
     }
-    // Evidence (in the mapping stage) looks staged rows up by result.
-    exec(
-        conn,
-        format!("CREATE INDEX {STAGED}_result ON {STAGED} (result_id)"),
-    )
-    .await?;
     // 5. History: new results and status changes.
     summary.history += exec(
         conn,
         format!(
             "INSERT INTO check_result_history (check_result_id, previous_status, status,
-                 changed_at, batch_id)
+                 changed_at, batch_number)
              SELECT result_id, previous_status, status, observed_at, {batch} FROM {STAGED}
              WHERE previous_status IS NULL OR previous_status <> status"
         ),
