@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use citadel_wire::Status;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use super::batches::Scope;
 use super::{Backend, StoreError, bulk};
@@ -62,21 +62,39 @@ pub(super) async fn store(
     .await?;
 
     // 1. Stage. Ingest validated that every result names an asset of the batch.
-    const COLS: usize = 8;
-    let rows: Vec<(&citadel_wire::CheckResult, i64, &Range<usize>)> = batch
+    //    SQLite: every staged row gets the row id its result takes if it is
+    //    new, above every id in use (this transaction holds the only write
+    //    lock); step 2 replaces it for results seen before. So no pass reads
+    //    ids back, and the few unused ids are only gaps. PostgreSQL draws ids
+    //    from the identity sequence and looks them up after the insert.
+    let next_id: Option<i64> = match backend {
+        Backend::Sqlite => Some(
+            sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM check_results")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?,
+        ),
+        Backend::Postgres => None,
+    };
+    let cols: usize = if next_id.is_some() { 9 } else { 8 };
+    type Staged<'b> = (&'b citadel_wire::CheckResult, i64, &'b Range<usize>, i64);
+    let rows: Vec<Staged> = batch
         .results
         .iter()
         .zip(spans)
         .filter_map(|(r, span)| asset_ids.get(&r.asset).map(|&a| (r, a, span)))
+        .zip(0..)
+        .map(|((r, a, span), n)| (r, a, span, next_id.unwrap_or(0) + n))
         .collect();
-    let statement = |chunk: &[(&citadel_wire::CheckResult, i64, &Range<usize>)]| {
+    let statement = |chunk: &[Staged]| {
         let sql = format!(
             "INSERT INTO {STAGED} (check_id, asset_id, status, status_extended, severity,
-                 observed_at, result_offset, result_len) VALUES {}",
-            bulk::values(backend, chunk.len(), COLS)
+                 observed_at, result_offset, result_len{}) VALUES {}",
+            if cols == 9 { ", result_id" } else { "" },
+            bulk::values(backend, chunk.len(), cols)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (r, asset_id, span) in chunk {
+        for (r, asset_id, span, id) in chunk {
             q = q
                 .bind(r.check_id.as_str())
                 .bind(*asset_id)
@@ -86,13 +104,16 @@ pub(super) async fn store(
                 .bind(r.observed_at)
                 .bind(span.start as i64)
                 .bind(span.len() as i64);
+            if cols == 9 {
+                q = q.bind(*id);
+            }
         }
         q
     };
     // Each statement's values are bound here while the database runs the
     // previous one (on its own thread for SQLite, on the server for
     // PostgreSQL): both take about as long.
-    let mut chunks = rows.chunks(bulk::rows_per_statement(COLS));
+    let mut chunks = rows.chunks(bulk::rows_per_statement(cols));
     let mut next = chunks.next().map(statement);
     while let Some(q) = next.take() {
         let (done, following) = tokio::join!(q.execute(&mut *conn), async {
@@ -101,7 +122,7 @@ pub(super) async fn store(
         done?;
         next = following;
     }
-    for (r, _, _) in &rows {
+    for (r, ..) in &rows {
         summary.results += 1;
         match r.status {
             Status::Pass => summary.passed += 1,
@@ -141,23 +162,10 @@ pub(super) async fn store(
         ),
     )
     .await?;
-    // 4. Results seen for the first time. SQLite: their row ids are given
-    //    here, above every id in use (the write transaction holds the only
-    //    writer lock), so no lookup pass reads them back. PostgreSQL draws them
-    //    from the identity sequence and they are looked up after the insert.
-    //    (There, a concurrent ingest may have stored the same new result a
-    //    moment ago: the insert waits for it and then updates that row.)
-    if backend == Backend::Sqlite {
-        exec(
-            conn,
-            format!(
-                "UPDATE {STAGED} SET result_id =
-                     (SELECT COALESCE(MAX(id), 0) FROM check_results) + rowid
-                 WHERE result_id IS NULL"
-            ),
-        )
-        .await?;
-    }
+    // 4. Results seen for the first time, with the ids staged for them on
+    //    SQLite. (On PostgreSQL a concurrent ingest may have stored the same
+    //    new result a moment ago: the insert waits for it and then updates
+    //    that row.)
     let (id_column, id_value) = match backend {
         Backend::Sqlite => ("id, ", "result_id, "),
         Backend::Postgres => ("", ""),
