@@ -144,6 +144,29 @@ impl Store {
         self.backend
     }
 
+    /// Copy the whole write-ahead log into the database file now, so that the
+    /// next write starts the log over, waiting for a background checkpoint in
+    /// progress (SQLite; nothing
+    /// on PostgreSQL). The benchmark runs it between batches, so that no batch
+    /// is timed while the previous one is still being checkpointed.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        loop {
+            // (busy, frames in the log, frames checkpointed): busy while the
+            // background checkpointer holds the checkpoint lock.
+            let row = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&self.pool)
+                .await?;
+            let busy: i64 = sqlx::Row::try_get(&row, 0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Close all connections.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -429,3 +429,37 @@ async fn catalog_import_is_idempotent_and_loads_descriptions() {
         .get(0);
     assert!(imports >= 2);
 }
+
+/// `citadel-collector bench` ingests its synthetic batches end to end on
+/// both databases and reports each one (the numbers themselves are not
+/// asserted: they are the benchmark's output, not a pass/fail line).
+async fn bench_runs(backend: Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let db = citadel_e2e::TestDb::create(backend).await.unwrap();
+    let mut cmd = std::process::Command::new(citadel_e2e::bin("citadel-collector").unwrap());
+    cmd.current_dir(work.path())
+        .args(["bench", "--sizes", "30x4"]);
+    if backend == Backend::Postgres {
+        cmd.args(["--database-url", &db.url]);
+    }
+    let out = run_ok(&mut cmd).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("results/s")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("120 results, first scan"), "{text}");
+    assert!(lines[1].contains("120 results, rescan"), "{text}");
+    for line in lines {
+        assert!(line.contains("120 evidence revisions"), "{line}");
+        assert!(line.contains("s of checkpoint"), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_runs_sqlite() {
+    bench_runs(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_runs_postgres() {
+    bench_runs(Backend::Postgres).await;
+}
