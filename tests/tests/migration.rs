@@ -138,24 +138,20 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
         )
         .await;
     }
-    row(
-        &pool,
-        backend,
-        "check_results",
-        "id, tenant_id, check_id, asset_id, status, status_extended, severity, observed_at,
-         first_seen_at, batch_id, observations",
+    for values in [
         "3, 5, 'chk_a', 11, 'pass', 'vol-a is pass', 'medium', 200, 100, 'b-2', 2",
-    )
-    .await;
-    row(
-        &pool,
-        backend,
-        "check_results",
-        "id, tenant_id, check_id, asset_id, status, status_extended, severity, observed_at,
-         first_seen_at, batch_id, observations",
         "40, 5, 'chk_b', 11, 'fail', 'no', 'medium', 200, 200, 'b-2', 1",
-    )
-    .await;
+    ] {
+        row(
+            &pool,
+            backend,
+            "check_results",
+            "id, tenant_id, check_id, asset_id, status, status_extended, severity, observed_at,
+             first_seen_at, batch_id, observations",
+            values,
+        )
+        .await;
+    }
     for (id, result, previous, status, batch) in [
         (21, 3, "NULL", "'fail'", "b-1"),
         (22, 3, "'fail'", "'pass'", "b-2"),
