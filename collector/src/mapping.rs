@@ -367,12 +367,14 @@ async fn evidence(
     .await?;
     if !input.renamed_assets.is_empty() {
         let ids: Vec<String> = input.renamed_assets.iter().map(i64::to_string).collect();
+        // Every record of the asset, not only those this batch observed: a
+        // record left out now would keep the old name for good.
         exec(
             conn,
             format!(
                 "UPDATE evidence SET asset_name = a.name
-                 FROM {STAGED} s JOIN assets a ON a.id = s.asset_id
-                 WHERE evidence.id = s.result_id AND s.asset_id IN ({})
+                 FROM check_results r JOIN assets a ON a.id = r.asset_id
+                 WHERE evidence.id = r.id AND r.asset_id IN ({})
                      AND evidence.asset_name IS DISTINCT FROM a.name",
                 ids.join(", ")
             ),

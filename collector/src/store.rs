@@ -153,6 +153,9 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Ok(());
         }
+        // A long-lived reader can keep the log busy indefinitely: give up
+        // after a while (the log is then checkpointed in the background).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             // (busy, frames in the log, frames checkpointed): busy while the
             // background checkpointer holds the checkpoint lock.
@@ -160,7 +163,7 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
             let busy: i64 = sqlx::Row::try_get(&row, 0)?;
-            if busy == 0 {
+            if busy == 0 || std::time::Instant::now() > deadline {
                 return Ok(());
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

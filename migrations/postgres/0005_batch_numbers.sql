@@ -10,7 +10,16 @@
 
 DROP VIEW evidence_latest;
 
-ALTER TABLE batches ADD COLUMN number BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE;
+-- `number`: 1, 2, … in order of receipt; new batches draw the next one.
+ALTER TABLE batches ADD COLUMN number BIGINT;
+UPDATE batches SET number = n.number
+FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY received_at, id) AS number FROM batches) n
+WHERE n.id = batches.id;
+ALTER TABLE batches ALTER COLUMN number SET NOT NULL;
+ALTER TABLE batches ALTER COLUMN number ADD GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE batches ADD CONSTRAINT batches_number_key UNIQUE (number);
+SELECT setval(pg_get_serial_sequence('batches', 'number'),
+              COALESCE((SELECT MAX(number) FROM batches), 0) + 1, false);
 
 ALTER TABLE check_results ADD COLUMN batch_number BIGINT REFERENCES batches(number);
 UPDATE check_results r SET batch_number = b.number FROM batches b WHERE b.id = r.batch_id;
@@ -38,6 +47,16 @@ ALTER TABLE evidence DROP CONSTRAINT evidence_check_result_id_key,
     ADD CONSTRAINT evidence_id_is_result CHECK (id = check_result_id);
 ALTER TABLE evidence_revisions ADD CONSTRAINT evidence_revisions_evidence_id_fkey
     FOREIGN KEY (evidence_id) REFERENCES evidence(id);
+
+-- Results stored before evidence existed (migration 0002 created none for
+-- them) get their record now: ingest writes a revision for every result it
+-- sees, under the result's id. Their first revision is the next observation.
+INSERT INTO evidence (id, tenant_id, check_result_id, check_id, status, is_continuous,
+    asset_name, asset_type, asset_source_id, created_at)
+SELECT r.id, r.tenant_id, r.id, r.check_id, 'in_review', TRUE, a.name, a.kind, a.source_id,
+    r.first_seen_at
+FROM check_results r JOIN assets a ON a.id = r.asset_id
+WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = r.id);
 
 CREATE VIEW evidence_latest AS
 SELECT e.id AS evidence_id, r.version AS revisions, r.created_at AS updated_at,

@@ -77,6 +77,15 @@ INSERT INTO evidence_new (id, tenant_id, check_result_id, check_id, status, is_c
 SELECT check_result_id, tenant_id, check_result_id, check_id, status, is_continuous,
     asset_name, asset_type, asset_source_id, created_at
 FROM evidence;
+-- Results stored before evidence existed (migration 0002 created none for
+-- them) get their record now: ingest writes a revision for every result it
+-- sees, under the result's id. Their first revision is the next observation.
+INSERT INTO evidence_new (id, tenant_id, check_result_id, check_id, status, is_continuous,
+    asset_name, asset_type, asset_source_id, created_at)
+SELECT r.id, r.tenant_id, r.id, r.check_id, 'in_review', TRUE, a.name, a.kind, a.source_id,
+    r.first_seen_at
+FROM check_results_new r JOIN assets a ON a.id = r.asset_id
+WHERE NOT EXISTS (SELECT 1 FROM evidence_new e WHERE e.id = r.id);
 
 CREATE TABLE evidence_revisions_new (
     id              INTEGER PRIMARY KEY,

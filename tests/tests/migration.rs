@@ -2,9 +2,12 @@
 //! version (migrations up to 0004) is filled with rows in that version's
 //! shape, then opened by the current collector, which migrates it.
 
-use citadel_collector::store::Store;
+use std::collections::BTreeMap;
+
+use citadel_collector::catalog::Catalog;
+use citadel_collector::store::{IngestOutcome, Store};
 use citadel_e2e::{Backend, TestDb};
-use citadel_wire::{CheckResult, Severity, Status};
+use citadel_wire::{Asset, Batch, CheckInfo, CheckResult, Integration, Severity, Status};
 use sqlx::{AnyPool, Row};
 
 /// A result as the evidence revisions of 0002–0004 kept it: a JSON copy.
@@ -63,7 +66,8 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
 
     // Two batches of one agent. Result 3 (chk_a) failed, then passed; result
     // 40 (chk_b) failed once. Their evidence records were numbered the other
-    // way round (3 ↔ 40), which the upgrade has to untangle.
+    // way round (3 ↔ 40), which the upgrade has to untangle. Result 41 has no
+    // evidence record at all: it predates them.
     let text = |s: &str| format!("'{s}'");
     row(
         &pool,
@@ -93,7 +97,7 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
         "9, 5, 'agt-legacy', 'aws-main', 'aws', '123', '[]', 'ok', 0",
     )
     .await;
-    for check in ["chk_a", "chk_b"] {
+    for check in ["chk_a", "chk_b", "chk_old"] {
         row(
             &pool,
             backend,
@@ -141,6 +145,8 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
     for values in [
         "3, 5, 'chk_a', 11, 'pass', 'vol-a is pass', 'medium', 200, 100, 'b-2', 2",
         "40, 5, 'chk_b', 11, 'fail', 'no', 'medium', 200, 200, 'b-2', 1",
+        // Stored before evidence existed (migration 0002 made no record for it).
+        "41, 5, 'chk_old', 11, 'fail', 'old', 'medium', 50, 50, 'b-1', 1",
     ] {
         row(
             &pool,
@@ -215,8 +221,20 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
             .collect();
     assert_eq!(
         ids,
-        vec![(3, 3, "chk_a".to_string()), (40, 40, "chk_b".to_string())]
+        vec![
+            (3, 3, "chk_a".to_string()),
+            (40, 40, "chk_b".to_string()),
+            (41, 41, "chk_old".to_string())
+        ]
     );
+    let numbered: Vec<String> = sqlx::query("SELECT id FROM batches ORDER BY number")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(numbered, ["b-1", "b-2"], "numbered in order of receipt");
     let revisions: Vec<(i64, i64, String, String)> = sqlx::query(
         "SELECT r.evidence_id, r.version, r.result_status, b.id FROM evidence_revisions r
          JOIN batches b ON b.number = r.batch_number ORDER BY r.evidence_id, r.version",
@@ -292,8 +310,125 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
     .iter()
     .map(|r| r.get(0))
     .collect();
-    assert_eq!(result_batches, ["b-2", "b-2"]);
+    assert_eq!(result_batches, ["b-2", "b-2", "b-1"]);
+    if backend == Backend::Sqlite {
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "{} foreign key violations", broken.len());
+    }
+    for view in [
+        "evidence_controls",
+        "applied_control_assets",
+        "evidence_latest",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {view}")))
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{view}: {e}"));
+    }
+
+    // Ingest goes on where the old data left off: the next batch number, the
+    // next revision of each record, and a first revision for result 41.
+    let batch = next_scan();
+    let raw = citadel_wire::sign(&batch, &ed25519_dalek::SigningKey::from_bytes(&[7; 32])).unwrap();
+    let spans = citadel_wire::SignedBatch::parse(&raw)
+        .unwrap()
+        .result_spans()
+        .unwrap();
+    let catalog = Catalog::bundled().unwrap();
+    let outcome = store
+        .ingest(5, "agt-legacy", &raw, &batch, &spans, &catalog)
+        .await
+        .unwrap();
+    let IngestOutcome::Accepted(summary) = outcome else {
+        panic!("not accepted")
+    };
+    assert_eq!(summary.evidence_created, 0, "{summary:?}");
+    assert_eq!(summary.evidence_revisions, 2, "{summary:?}");
+    let latest: Vec<(i64, i64, String)> = sqlx::query(
+        "SELECT l.evidence_id, l.revisions, b.id FROM evidence_latest l
+         JOIN batches b ON b.id = l.batch_id ORDER BY l.evidence_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    let now = batch.batch_id.to_string();
+    assert_eq!(
+        latest,
+        vec![
+            (3, 3, now.clone()),
+            (40, 1, "b-2".to_string()),
+            (41, 2, now.clone())
+        ]
+    );
+    let number: i64 = sqlx::query("SELECT number FROM batches WHERE id = $1")
+        .bind(&now)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(number, 3);
+    let third = store.evidence_revision(3, 3).await.unwrap().unwrap();
+    assert_eq!(third.result, batch.results[0]);
     store.close().await;
+}
+
+/// The agent's next scan after the upgrade: chk_a and chk_old on vol-a.
+fn next_scan() -> Batch {
+    let mut b = Batch::example();
+    b.agent_id = "agt-legacy".into();
+    b.batch_id = uuid::Uuid::now_v7();
+    b.seq = 3;
+    b.integration = Integration {
+        name: "aws-main".into(),
+        provider: "aws".into(),
+        account: "123".into(),
+        regions: vec!["us-east-1".into()],
+    };
+    b.checks = ["chk_a", "chk_old"]
+        .into_iter()
+        .map(|id| CheckInfo {
+            id: id.into(),
+            plugin: "p".into(),
+            title: "t".into(),
+            description: "d".into(),
+            severity: Severity::Medium,
+            service: "ec2".into(),
+            resource_type: "AwsEc2Volume".into(),
+            remediation: "r".into(),
+            requirements: BTreeMap::new(),
+        })
+        .collect();
+    b.assets = vec![Asset {
+        source: "aws".into(),
+        source_id: "arn:a".into(),
+        id: "vol-a".into(),
+        kind: "ec2:volume".into(),
+        name: Some("vol-a".into()),
+        region: "us-east-1".into(),
+        account: "123".into(),
+        tags: BTreeMap::new(),
+        raw: "{}".into(),
+    }];
+    b.relationships = Vec::new();
+    b.results = ["chk_a", "chk_old"]
+        .into_iter()
+        .map(|check| CheckResult {
+            check_id: check.into(),
+            asset: "arn:a".into(),
+            status: Status::Pass,
+            status_extended: format!("vol-a passes {check}"),
+            severity: Severity::Medium,
+            observed_at: 300,
+        })
+        .collect();
+    b.complete = false;
+    b
 }
 
 #[tokio::test]

@@ -156,7 +156,7 @@ pub(super) async fn store(
         format!(
             "UPDATE check_results SET status = s.status, status_extended = s.status_extended,
                  severity = s.severity, observed_at = s.observed_at, batch_number = {batch},
-                 observations = s.observations
+                 observations = check_results.observations + 1
              FROM {STAGED} s
              WHERE check_results.id = s.result_id AND s.previous_status IS NOT NULL"
         ),
@@ -187,13 +187,17 @@ pub(super) async fn store(
     )
     .await?;
     if backend == Backend::Postgres {
-        // (The row's own count: a concurrent ingest may have counted first.)
+        // Ids of the new results, and every result's count as the row now
+        // has it: a concurrent ingest of the same result may have counted
+        // first (its update or insert committed while ours waited for the
+        // row), and the count is the version of the revision written next.
+        // SQLite has one writer at a time: step 2's count is the row's.
         exec(
             conn,
             format!(
                 "UPDATE {STAGED} SET result_id = r.id, observations = r.observations
                  FROM check_results r
-                 WHERE {STAGED}.result_id IS NULL AND {same}"
+                 WHERE {same}"
             ),
         )
         .await?;
