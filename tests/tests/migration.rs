@@ -23,6 +23,19 @@ fn legacy_copy(status: Status) -> String {
     .unwrap()
 }
 
+/// Every row of `sql`, as a tuple.
+async fn rows<T>(pool: &AnyPool, sql: &'static str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+}
+
+/// The first column of every row of `sql`.
+async fn column(pool: &AnyPool, sql: &'static str) -> Vec<String> {
+    sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+}
+
 /// Insert one row, ids included (PostgreSQL's identity columns need leave).
 async fn row(pool: &AnyPool, backend: Backend, table: &str, columns: &str, values: &str) {
     let overriding = match backend {
@@ -211,14 +224,11 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
     let pool = store.pool();
 
     // Evidence takes its result's id; revisions follow their record.
-    let ids: Vec<(i64, i64, String)> =
-        sqlx::query("SELECT id, check_result_id, check_id FROM evidence ORDER BY id")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
+    let ids: Vec<(i64, i64, String)> = rows(
+        pool,
+        "SELECT id, check_result_id, check_id FROM evidence ORDER BY id",
+    )
+    .await;
     assert_eq!(
         ids,
         vec![
@@ -227,24 +237,14 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
             (41, 41, "chk_old".to_string())
         ]
     );
-    let numbered: Vec<String> = sqlx::query("SELECT id FROM batches ORDER BY number")
-        .fetch_all(pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let numbered: Vec<String> = column(pool, "SELECT id FROM batches ORDER BY number").await;
     assert_eq!(numbered, ["b-1", "b-2"], "numbered in order of receipt");
-    let revisions: Vec<(i64, i64, String, String)> = sqlx::query(
+    let revisions: Vec<(i64, i64, String, String)> = rows(
+        pool,
         "SELECT r.evidence_id, r.version, r.result_status, b.id FROM evidence_revisions r
          JOIN batches b ON b.number = r.batch_number ORDER BY r.evidence_id, r.version",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-    .collect();
+    .await;
     let rev = |e: i64, v: i64, s: &str, b: &str| (e, v, s.to_string(), b.to_string());
     assert_eq!(
         revisions,
@@ -254,15 +254,11 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
             rev(40, 1, "fail", "b-2")
         ]
     );
-    let latest: Vec<(i64, i64, String)> = sqlx::query(
+    let latest: Vec<(i64, i64, String)> = rows(
+        pool,
         "SELECT evidence_id, revisions, batch_id FROM evidence_latest ORDER BY evidence_id",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect();
+    .await;
     assert_eq!(
         latest,
         vec![(3, 2, "b-2".to_string()), (40, 1, "b-2".to_string())]
@@ -277,16 +273,12 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
     assert_eq!(first.result.status_extended, "vol-a is fail");
 
     // Results and history name their batches by number now.
-    let history: Vec<(i64, Option<String>, String, String)> = sqlx::query(
+    let history: Vec<(i64, Option<String>, String, String)> = rows(
+        pool,
         "SELECT h.check_result_id, h.previous_status, h.status, b.id FROM check_result_history h
          JOIN batches b ON b.number = h.batch_number ORDER BY h.id",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-    .collect();
+    .await;
     assert_eq!(
         history,
         vec![
@@ -300,16 +292,12 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
             (40, None, "fail".to_string(), "b-2".to_string()),
         ]
     );
-    let result_batches: Vec<String> = sqlx::query(
+    let result_batches: Vec<String> = column(
+        pool,
         "SELECT b.id FROM check_results r JOIN batches b ON b.number = r.batch_number
          ORDER BY r.id",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
+    .await;
     assert_eq!(result_batches, ["b-2", "b-2", "b-1"]);
     if backend == Backend::Sqlite {
         let broken = sqlx::query("PRAGMA foreign_key_check")
@@ -347,16 +335,12 @@ async fn upgrade_keeps_results_history_and_evidence(backend: Backend) {
     };
     assert_eq!(summary.evidence_created, 0, "{summary:?}");
     assert_eq!(summary.evidence_revisions, 2, "{summary:?}");
-    let latest: Vec<(i64, i64, String)> = sqlx::query(
+    let latest: Vec<(i64, i64, String)> = rows(
+        pool,
         "SELECT l.evidence_id, l.revisions, b.id FROM evidence_latest l
          JOIN batches b ON b.id = l.batch_id ORDER BY l.evidence_id",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect();
+    .await;
     let now = batch.batch_id.to_string();
     assert_eq!(
         latest,

@@ -92,7 +92,7 @@ pub(crate) async fn insert(
         for v in chunk {
             q = match v {
                 Value::Int(i) => q.bind(*i),
-                Value::Text(t) => q.bind(t.clone()),
+                Value::Text(t) => q.bind(t.as_str()),
                 Value::NullText => q.bind(None::<String>),
             };
         }

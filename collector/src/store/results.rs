@@ -76,22 +76,26 @@ pub(super) async fn store(
         ),
         Backend::Postgres => None,
     };
-    let cols: usize = if next_id.is_some() { 9 } else { 8 };
-    type Staged<'b> = (&'b citadel_wire::CheckResult, i64, &'b Range<usize>, i64);
+    const COLS: usize = 9;
+    type Staged<'b> = (
+        &'b citadel_wire::CheckResult,
+        i64,
+        &'b Range<usize>,
+        Option<i64>,
+    );
     let rows: Vec<Staged> = batch
         .results
         .iter()
         .zip(spans)
         .filter_map(|(r, span)| asset_ids.get(&r.asset).map(|&a| (r, a, span)))
         .zip(0..)
-        .map(|((r, a, span), n)| (r, a, span, next_id.unwrap_or(0) + n))
+        .map(|((r, a, span), n)| (r, a, span, next_id.map(|first| first + n)))
         .collect();
     let statement = |chunk: &[Staged]| {
         let sql = format!(
             "INSERT INTO {STAGED} (check_id, asset_id, status, status_extended, severity,
-                 observed_at, result_offset, result_len{}) VALUES {}",
-            if cols == 9 { ", result_id" } else { "" },
-            bulk::values(backend, chunk.len(), cols)
+                 observed_at, result_offset, result_len, result_id) VALUES {}",
+            bulk::values(backend, chunk.len(), COLS)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (r, asset_id, span, id) in chunk {
@@ -103,17 +107,15 @@ pub(super) async fn store(
                 .bind(r.severity.as_str())
                 .bind(r.observed_at)
                 .bind(span.start as i64)
-                .bind(span.len() as i64);
-            if cols == 9 {
-                q = q.bind(*id);
-            }
+                .bind(span.len() as i64)
+                .bind(*id);
         }
         q
     };
     // Each statement's values are bound here while the database runs the
     // previous one (on its own thread for SQLite, on the server for
     // PostgreSQL): both take about as long.
-    let mut chunks = rows.chunks(bulk::rows_per_statement(cols));
+    let mut chunks = rows.chunks(bulk::rows_per_statement(COLS));
     let mut next = chunks.next().map(statement);
     while let Some(q) = next.take() {
         let (done, following) = tokio::join!(q.execute(&mut *conn), async {
