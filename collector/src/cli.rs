@@ -98,6 +98,18 @@ pub enum Command {
         #[arg(long, default_value = "2000x50,10000x50", value_delimiter = ',')]
         sizes: Vec<String>,
     },
+    /// Manage operator and auditor accounts.
+    User {
+        /// User action.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Check the audit log.
+    Audit {
+        /// Audit action.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print stored check results of a tenant: counts by status and severity, then failures.
     Findings {
         /// Tenant name.
@@ -122,6 +134,66 @@ pub enum CatalogAction {
     },
     /// Show the import log.
     Status,
+}
+
+/// User actions. Passwords are read from standard input (one line), or
+/// generated and printed once; they never appear on the command line.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create a user. The first one should be an administrator (`--admin`).
+    Create {
+        /// E-mail address (the sign-in name).
+        email: String,
+        /// Make the user a global administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: sessions end, API tokens stop working.
+    Disable {
+        /// E-mail address.
+        email: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// E-mail address.
+        email: String,
+    },
+    /// Set a new password (generated unless --password-stdin); ends the user's sessions.
+    ResetPassword {
+        /// E-mail address.
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Grant a role on a tenant: operator or viewer (auditors: use the API,
+    /// which takes their frameworks and window).
+    Grant {
+        /// E-mail address.
+        email: String,
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// operator or viewer.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Audit log actions.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify the hash chain; names the first broken row and exits 1 if any.
+    Verify,
 }
 
 /// Token actions.
@@ -192,6 +264,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server.run(serve::shutdown_signal()).await
         }
         Command::Findings { tenant, json } => findings(&dir, &tenant, json).await,
+        Command::User { action } => crate::cli_users::user(&dir, action).await,
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => crate::cli_users::audit_verify(&dir).await,
         Command::Catalog { action } => catalog(&dir, action).await,
         Command::Bench {
             database_url,
@@ -251,6 +327,7 @@ async fn init(
         public_ingest_url: format!("https://{host}:{}", ingest_listen.port()),
         public_api_url: format!("https://{host}:{}", api_listen.port()),
         max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+        auth: Default::default(),
     };
     pki::create(dir, sans)?;
     Store::open(&config.database_url_in(dir))

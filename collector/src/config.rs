@@ -25,6 +25,61 @@ pub struct CollectorConfig {
     /// Largest batch accepted, in bytes.
     #[serde(default = "default_max_batch")]
     pub max_batch_bytes: usize,
+    /// Sign-in: session lifetimes and login throttling.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// `[auth]` in collector.toml.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A console session unused this many minutes ends.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after sign-in, used or not.
+    pub session_hours: u32,
+    /// Window over which failed sign-ins are counted, in minutes.
+    pub login_window_minutes: u32,
+    /// Failed sign-ins of one account within the window before it is refused.
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins from one address within the window before it is refused.
+    pub login_failures_per_source: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            // OWASP's session guidance: idle timeouts of 15–30 minutes for
+            // sensitive applications, an absolute timeout of a working day.
+            session_idle_minutes: 30,
+            session_hours: 12,
+            login_window_minutes: 15,
+            // Five guesses per account per window: a person who mistypes
+            // gets through, a guesser gets 480 tries a day.
+            login_failures_per_account: 5,
+            // An office behind one NAT address may hold many accounts.
+            login_failures_per_source: 50,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The session policy the store applies.
+    pub fn session(&self) -> crate::store::SessionPolicy {
+        crate::store::SessionPolicy {
+            idle_ms: i64::from(self.session_idle_minutes.max(1)) * 60_000,
+            absolute_ms: i64::from(self.session_hours.max(1)) * 3_600_000,
+        }
+    }
+
+    /// The throttling policy the store applies.
+    pub fn throttle(&self) -> crate::store::ThrottlePolicy {
+        crate::store::ThrottlePolicy {
+            window_ms: i64::from(self.login_window_minutes.max(1)) * 60_000,
+            per_account: i64::from(self.login_failures_per_account.max(1)),
+            per_source: i64::from(self.login_failures_per_source.max(1)),
+        }
+    }
 }
 
 fn default_max_batch() -> usize {
@@ -90,6 +145,7 @@ mod tests {
             public_ingest_url: "https://localhost:8443".into(),
             public_api_url: "https://localhost:8444".into(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            auth: AuthConfig::default(),
         };
         assert_eq!(
             c.database_url_in(Path::new("/data")),

@@ -22,8 +22,9 @@ use crate::ingest::{self, IngestError};
 use crate::pki::{Authority, PeerAgent};
 use crate::store::{EnrollFailure, IngestOutcome, IngestSummary, Store};
 
-/// Largest enrollment request (a CSR and a hostname).
-const MAX_ENROLL_BYTES: usize = 64 << 10;
+/// Largest request body on the API listener: an enrollment request (a CSR
+/// and a hostname) or an API edit.
+const MAX_API_BYTES: usize = 64 << 10;
 
 /// Shared by all handlers.
 #[derive(Debug, Clone)]
@@ -36,6 +37,19 @@ pub struct AppState {
     pub public_ingest_url: String,
     /// The compliance catalog used by the mapping stage.
     pub catalog: Arc<Catalog>,
+    /// Enrollment URL handed out with new enrollment tokens.
+    pub public_api_url: String,
+    /// Session lifetimes and login throttling.
+    pub auth: AuthSettings,
+}
+
+/// Sign-in settings, from `[auth]` in collector.toml.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthSettings {
+    /// Session lifetimes.
+    pub session: crate::store::SessionPolicy,
+    /// Login throttling.
+    pub throttle: crate::store::ThrottlePolicy,
 }
 
 /// The identity a TLS connection presented, attached to each of its requests.
@@ -78,12 +92,14 @@ pub fn ingest_router(state: AppState, max_batch_bytes: usize) -> Router {
         .with_state(state)
 }
 
-/// Routes served over server-authenticated TLS.
+/// Routes served over server-authenticated TLS: enrollment and the REST API.
 pub fn api_router(state: AppState) -> Router {
     Router::new()
         .route("/v1/enroll", post(post_enroll))
         .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(MAX_ENROLL_BYTES))
+        .merge(crate::api::router())
+        .layer(DefaultBodyLimit::max(MAX_API_BYTES))
+        .layer(axum::middleware::from_fn(crate::api::request_id))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

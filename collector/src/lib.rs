@@ -5,10 +5,17 @@
 //! client identity), [`ingest`] (verify an incoming batch), [`store`] (write it
 //! to SQLite or PostgreSQL), [`mapping`] (controls, policies, evidence through
 //! the SCF [`catalog`]), [`http`] and [`serve`] (the two TLS listeners).
+//! Operators and auditors come in through [`api`] (REST + OpenAPI), which
+//! goes through [`auth`] (users, roles, the guard) to the store; every
+//! change is recorded in the [`audit`] log.
 
+pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod cli_users;
 pub mod config;
 pub mod http;
 pub mod ingest;

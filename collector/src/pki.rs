@@ -219,6 +219,16 @@ pub fn pem_der(pem: &str) -> Option<Vec<u8>> {
         .map(|c| c.to_vec())
 }
 
+/// When a PEM certificate expires (Unix ms), if it parses.
+pub fn certificate_not_after(pem: &str) -> Option<i64> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    use x509_parser::prelude::*;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let (_, cert) = X509Certificate::from_der(&der).ok()?;
+    Some(cert.validity().not_after.timestamp() * 1000)
+}
+
 /// Read the agent identity out of a client certificate (already validated
 /// against the CA by the TLS layer).
 pub fn peer_agent(cert_der: &[u8]) -> Result<PeerAgent, PkiError> {

@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::api::extract::RemoteAddr;
 use crate::catalog::Catalog;
 use crate::config::CollectorConfig;
 use crate::http::{self, AppState, PeerIdentity};
@@ -81,6 +82,11 @@ impl Server {
                 ca: Arc::new(ca),
                 public_ingest_url: config.public_ingest_url,
                 catalog,
+                public_api_url: config.public_api_url,
+                auth: http::AuthSettings {
+                    session: config.auth.session(),
+                    throttle: config.auth.throttle(),
+                },
             },
             max_batch_bytes: config.max_batch_bytes,
         })
@@ -179,6 +185,7 @@ async fn accept_loop(listener: TcpListener, tls: TlsAcceptor, router: Router, mt
                 if let Some(p) = &peer {
                     req.extensions_mut().insert(p.clone());
                 }
+                req.extensions_mut().insert(RemoteAddr(remote));
                 router.clone().oneshot(req)
             });
             let conn = auto::Builder::new(TokioExecutor::new())

@@ -2,12 +2,16 @@
 //! through sqlx's `Any` driver so every query is written once. Queries use
 //! `$N` placeholders, which both backends accept.
 
+pub mod audit;
 mod batches;
 pub(crate) mod bulk;
 mod catalog;
 mod enrollment;
 mod evidence;
+pub mod fleet;
+pub mod page;
 pub(crate) mod results;
+pub mod users;
 
 use sqlx::AnyPool;
 use std::str::FromStr;
@@ -15,10 +19,14 @@ use std::str::FromStr;
 use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
+pub use audit::{AuditFilter, ChainReport};
 pub use batches::{IngestOutcome, IngestSummary};
 pub use catalog::ImportLog;
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
 pub use evidence::Revision;
+pub use users::{
+    ApiTokenRow, Credentials, GrantRow, SessionPolicy, TenantRow, ThrottlePolicy, UserRow,
+};
 
 /// A storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +46,19 @@ pub enum StoreError {
     /// Stored data could not be read back (damaged or written by a broken version).
     #[error("stored data is unreadable: {0}")]
     Unreadable(String),
+    /// The object to change does not exist (or is not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// The object to create exists already.
+    #[error("{0} exists already")]
+    Exists(String),
+    /// The object changed since the caller read it (its version differs
+    /// from If-Match).
+    #[error("the object changed since it was read")]
+    Stale,
+    /// The change is not allowed from the object's current state.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Which database is behind the pool.
@@ -137,6 +158,19 @@ impl Store {
     /// The pool, for read-only queries by the API and tests.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads before it
+    /// writes fails with SQLITE_BUSY_SNAPSHOT if another connection commits
+    /// in between, where this one simply waits its turn.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Which database this is.

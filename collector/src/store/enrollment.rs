@@ -2,7 +2,9 @@
 
 use sqlx::Row;
 
+use super::audit::append;
 use super::{Store, StoreError, now_ms};
+use crate::audit::{Action, Actor, Context, Event};
 
 /// Why a token cannot be redeemed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +18,9 @@ pub enum TokenProblem {
     /// Past its expiry.
     #[error("the enrollment token has expired")]
     Expired,
+    /// Revoked by an operator.
+    #[error("the enrollment token has been revoked")]
+    Revoked,
 }
 
 /// An agent as recorded at enrollment.
@@ -54,23 +59,36 @@ impl Store {
         Ok((row.try_get(0)?, true))
     }
 
-    /// Record a token (by the SHA-256 of its secret) for `tenant_id`.
+    /// Record a token (by the SHA-256 of its secret) for `tenant_id`, made
+    /// on the collector host (audited as the system).
     pub async fn insert_token(
         &self,
         tenant_id: i64,
         secret_sha256: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4)",
+        let ctx = Context::system(now_ms());
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at, created_by)
+             VALUES ($1, $2, $3, $4, 'cli') RETURNING id",
         )
         .bind(tenant_id)
         .bind(secret_sha256)
-        .bind(now_ms())
+        .bind(ctx.at)
         .bind(expires_at)
-        .execute(&self.pool)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        append(
+            &mut tx,
+            &ctx,
+            &Event::new(Action::EnrollmentTokenCreated, "enrollment_token", id)
+                .tenant(tenant_id)
+                .after(serde_json::json!({ "expires_at": expires_at, "created_by": "cli" })),
+        )
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -85,10 +103,10 @@ impl Store {
         issue: impl FnOnce() -> Result<(String, Vec<u8>), E>,
     ) -> Result<Result<(EnrolledAgent, String), EnrollFailure<E>>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE enrollment_tokens SET used_at = $1, agent_id = $2
-             WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1
+             WHERE token_hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
              RETURNING tenant_id",
         )
         .bind(now)
@@ -97,13 +115,16 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(claimed) = claimed else {
-            let row = sqlx::query("SELECT used_at FROM enrollment_tokens WHERE token_hash = $1")
-                .bind(secret_sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row = sqlx::query(
+                "SELECT used_at, revoked_at FROM enrollment_tokens WHERE token_hash = $1",
+            )
+            .bind(secret_sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
             let problem = match row {
                 None => TokenProblem::Unknown,
                 Some(r) if r.try_get::<Option<i64>, _>(0)?.is_some() => TokenProblem::Used,
+                Some(r) if r.try_get::<Option<i64>, _>(1)?.is_some() => TokenProblem::Revoked,
                 Some(_) => TokenProblem::Expired,
             };
             return Ok(Err(EnrollFailure::Token(problem)));
@@ -130,6 +151,23 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
+        let ctx = Context {
+            actor: Actor::Agent {
+                id: agent_id.to_string(),
+            },
+            request_id: None,
+            source: None,
+            user_agent: None,
+            at: now,
+        };
+        append(
+            &mut tx,
+            &ctx,
+            &Event::new(Action::AgentEnrolled, "agent", agent_id)
+                .tenant(tenant_id)
+                .after(serde_json::json!({ "name": name })),
+        )
+        .await?;
         tx.commit().await?;
         let agent = EnrolledAgent {
             id: agent_id.to_string(),
@@ -162,15 +200,29 @@ impl Store {
         .transpose()
     }
 
-    /// Revoke an agent: its certificate is refused from then on.
+    /// Revoke an agent from the collector host (audited as the system):
+    /// its certificate is refused from then on.
     pub async fn revoke_agent(&self, agent_id: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(now_ms())
-                .bind(agent_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        let ctx = Context::system(now_ms());
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL
+             RETURNING tenant_id",
+        )
+        .bind(ctx.at)
+        .bind(agent_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let tenant_id: i64 = row.try_get(0)?;
+        append(
+            &mut tx,
+            &ctx,
+            &Event::new(Action::AgentRevoked, "agent", agent_id).tenant(tenant_id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -1,0 +1,274 @@
+//! Extractors for API handlers. Ours reject with [`ApiError`] (problem+json
+//! with a code) instead of axum's plain-text rejections; `clippy.toml` bans
+//! the axum originals in handlers for that reason.
+//!
+//! [`Auth`] is the one way a handler learns who is calling: it reads an
+//! `Authorization: Bearer` API token, or else the session cookie, never logs
+//! either, and checks CSRF for cookie-authenticated state changes. What the
+//! caller may do is decided by the guard (`Principal::tenant`), not here.
+
+use std::net::SocketAddr;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::audit::{Actor, Context};
+use crate::auth::{Principal, Via, secret};
+use crate::http::AppState;
+use crate::store::now_ms;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "citadel_session";
+/// Header carrying the CSRF token on cookie-authenticated state changes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The TCP peer of the connection a request came on (set by the listener).
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// A JSON body, rejected as problem+json (400 `invalid_json`, 413
+/// `payload_too_large`, 415 `unsupported_media_type`).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        #[allow(clippy::disallowed_types)]
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    _ => "invalid_json",
+                };
+                Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// Query parameters, rejected as 400 `invalid_query`.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        #[allow(clippy::disallowed_types)]
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text()))
+    }
+}
+
+/// Path parameters, rejected as 400 `invalid_path`.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        #[allow(clippy::disallowed_types)]
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", r.body_text()))
+    }
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Peer address (IP only).
+    pub source: String,
+    /// User agent, printable ASCII, at most 256 characters.
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept.
+const MAX_USER_AGENT: usize = 256;
+
+impl Meta {
+    fn from_parts(parts: &Parts) -> Self {
+        let source = parts
+            .extensions
+            .get::<RemoteAddr>()
+            .map_or_else(|| "unknown".to_string(), |a| a.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| {
+                s.chars()
+                    .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                    .take(MAX_USER_AGENT)
+                    .collect()
+            });
+        Self {
+            request_id: super::error::REQUEST_ID.try_with(Clone::clone).ok(),
+            source,
+            user_agent,
+        }
+    }
+
+    /// An audit context for `actor` at `at`.
+    pub fn context(&self, actor: Actor, at: i64) -> Context {
+        Context {
+            actor,
+            request_id: self.request_id.clone(),
+            source: Some(self.source.clone()),
+            user_agent: self.user_agent.clone(),
+            at,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// Who, with their effective grants.
+    pub principal: Principal,
+    /// From where.
+    pub meta: Meta,
+    /// Time of the request (Unix ms): one clock reading per request.
+    pub now: i64,
+}
+
+impl Auth {
+    /// The audit context of a change this caller makes.
+    pub fn context(&self) -> Context {
+        let actor = match self.principal.via {
+            Via::Session { .. } => Actor::User {
+                id: self.principal.user_id,
+                email: self.principal.email.clone(),
+            },
+            Via::Token { token_id, .. } => Actor::Token {
+                id: token_id,
+                email: self.principal.email.clone(),
+            },
+        };
+        self.meta.context(actor, self.now)
+    }
+}
+
+/// The session secret in the request's cookies, if any.
+pub fn session_secret(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    // Never record arguments: they hold the credentials.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let meta = Meta::from_parts(parts);
+        let now = now_ms();
+        let store = &state.store;
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| secret::plausible(t))
+                .ok_or_else(|| ApiError::unauthenticated("malformed Authorization header"))?;
+            let principal = store
+                .token_principal(&secret::digest(token), now)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthenticated("the API token is unknown, expired or revoked")
+                })?;
+            return Ok(Self {
+                principal,
+                meta,
+                now,
+            });
+        }
+        let Some(session) = session_secret(parts).filter(|s| secret::plausible(s)) else {
+            return Err(ApiError::unauthenticated(
+                "sign in (POST /api/v1/auth/login) or send an API token",
+            ));
+        };
+        let csrf = secret::csrf_token(&session);
+        let principal = store
+            .session_principal(
+                &secret::digest(&session),
+                csrf.clone(),
+                now,
+                state.auth.session,
+            )
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            check_csrf(parts, &csrf)?;
+        }
+        Ok(Self {
+            principal,
+            meta,
+            now,
+        })
+    }
+}
+
+/// Cookie-authenticated state changes must carry the session's CSRF token
+/// (a cross-site form cannot read it), and a cross-origin `Origin` is
+/// refused outright.
+fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
+    let refuse = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf", why.to_string());
+    if let Some(origin) = parts.headers.get(header::ORIGIN) {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, h)| h);
+        if host.is_none() || origin_host != host {
+            return Err(refuse("cross-origin request refused"));
+        }
+    }
+    let presented = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| refuse("missing x-csrf-token header"))?;
+    if !secret::same(presented, expected) {
+        return Err(refuse("wrong CSRF token"));
+    }
+    Ok(())
+}

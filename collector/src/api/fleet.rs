@@ -1,0 +1,151 @@
+//! A tenant's fleet: agents, enrollment tokens, integrations.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Auth, Json, Path};
+use super::tenant;
+use crate::auth::Need;
+use crate::http::AppState;
+use crate::store::fleet::{AgentRow, EnrollmentTokenRow, IntegrationRow};
+
+/// The tenant's agents: last seen, seq, last batch, errors, certificate expiry.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/agents", tag = "fleet",
+    params(("tenant" = String, Path, description = "Tenant name")),
+    responses((status = 200, body = Vec<AgentRow>), (status = 404, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Vec<AgentRow>>> {
+    let t = tenant(&state, &auth, &name, Need::Read).await?;
+    let mut agents = state.store.agents(&t).await?;
+    for a in &mut agents {
+        a.certificate_expires_at = crate::pki::certificate_not_after(&a.certificate_pem);
+    }
+    Ok(axum::Json(agents))
+}
+
+/// Revoke an agent (operators): its batches are refused from now on.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/agents/{agent}/revoke", tag = "fleet",
+    params(("tenant" = String, Path, description = "Tenant name"), ("agent" = String, Path, description = "Agent id")),
+    responses((status = 204), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((name, agent)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let t = tenant(&state, &auth, &name, Need::Operate).await?;
+    state
+        .store
+        .revoke_tenant_agent(&auth.context(), &t, &agent)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's enrollment tokens (operators; never their secrets).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
+    params(("tenant" = String, Path, description = "Tenant name")),
+    responses((status = 200, body = Vec<EnrollmentTokenRow>), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_enrollment_tokens(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Vec<EnrollmentTokenRow>>> {
+    let t = tenant(&state, &auth, &name, Need::ReadOperational).await?;
+    Ok(axum::Json(state.store.enrollment_tokens(&t).await?))
+}
+
+/// `POST /enrollment-tokens` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEnrollmentToken {
+    /// Hours until it expires (1–720, default 24).
+    pub ttl_hours: Option<i64>,
+}
+
+/// A new enrollment token: the secret is shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedEnrollmentToken {
+    /// `ctk1_…`, for `citadel-agent enroll --token`.
+    pub token: String,
+    /// Where agents enroll.
+    pub enroll_url: String,
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: EnrollmentTokenRow,
+}
+
+/// Create a one-time enrollment token (operators).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
+    request_body = NewEnrollmentToken,
+    params(("tenant" = String, Path, description = "Tenant name")),
+    responses((status = 201, body = CreatedEnrollmentToken), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_enrollment_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    Json(req): Json<NewEnrollmentToken>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedEnrollmentToken>)> {
+    let t = tenant(&state, &auth, &name, Need::Operate).await?;
+    let ttl = req.ttl_hours.unwrap_or(24);
+    if !(1..=720).contains(&ttl) {
+        return Err(ApiError::invalid("ttl_hours must be 1–720"));
+    }
+    let (token, hash) = crate::http::new_token(&state.ca.fingerprint());
+    let record = state
+        .store
+        .create_enrollment_token(&auth.context(), &t, &hash, auth.now + ttl * 3_600_000)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedEnrollmentToken {
+            token,
+            enroll_url: state.public_api_url.clone(),
+            record,
+        }),
+    ))
+}
+
+/// Revoke an unused enrollment token (operators).
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/enrollment-tokens/{id}", tag = "fleet",
+    params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Token id")),
+    responses((status = 200, body = EnrollmentTokenRow), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_enrollment_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((name, id)): Path<(String, i64)>,
+) -> ApiResult<axum::Json<EnrollmentTokenRow>> {
+    let t = tenant(&state, &auth, &name, Need::Operate).await?;
+    Ok(axum::Json(
+        state
+            .store
+            .revoke_enrollment_token(&auth.context(), &t, id)
+            .await?,
+    ))
+}
+
+/// The tenant's integrations: status, last error, error count, last sync.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/integrations", tag = "fleet",
+    params(("tenant" = String, Path, description = "Tenant name")),
+    responses((status = 200, body = Vec<IntegrationRow>), (status = 404, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Vec<IntegrationRow>>> {
+    let t = tenant(&state, &auth, &name, Need::Read).await?;
+    Ok(axum::Json(state.store.integrations(&t).await?))
+}

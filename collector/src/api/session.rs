@@ -1,0 +1,218 @@
+//! Sign-in, sign-out and "who am I".
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Auth, Json, Meta, SESSION_COOKIE};
+use crate::audit::Actor;
+use crate::auth::{AuditorScope, Role, Via, password, secret};
+use crate::http::AppState;
+use crate::store::now_ms;
+
+/// Longest e-mail address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+
+/// `POST /auth/login` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A signed-in user's session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginReply {
+    /// The user.
+    pub user: Me,
+    /// Send as `x-csrf-token` on every state change made with the cookie.
+    pub csrf_token: String,
+    /// When the session ends at the latest (Unix ms).
+    pub expires_at: i64,
+}
+
+/// The caller.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// User id.
+    pub id: i64,
+    /// E-mail address.
+    pub email: String,
+    /// Global administrator (after a token's cap).
+    pub admin: bool,
+    /// `session` or `token`.
+    pub via: String,
+    /// Effective grants.
+    pub grants: Vec<MyGrant>,
+}
+
+/// One effective grant.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MyGrant {
+    /// Tenant name.
+    pub tenant: String,
+    /// Role.
+    pub role: Role,
+    /// Bounds, for auditors.
+    pub auditor: Option<AuditorScope>,
+}
+
+/// Normalise an e-mail address: trimmed, lower-case, bounded, with an `@`.
+pub fn normalise_email(email: &str) -> Result<String, ApiError> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= MAX_EMAIL
+        && e.chars()
+            .all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
+        && e.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    if !ok {
+        return Err(ApiError::invalid("not an e-mail address"));
+    }
+    Ok(e)
+}
+
+fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
+    let c = cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_s))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// Sign in with e-mail and password; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginReply), (status = 401, body = super::error::Problem),
+              (status = 429, body = super::error::Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    meta: Meta,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Response> {
+    let now = now_ms();
+    let email = normalise_email(&req.email)
+        .map_err(|_| ApiError::unauthenticated("wrong e-mail address or password"))?;
+    let ctx = meta.context(Actor::Anonymous, now);
+    let store = &state.store;
+    if store
+        .login_throttled(&email, &meta.source, now, state.auth.throttle)
+        .await?
+    {
+        store
+            .login_failed(&ctx, &email, &meta.source, "throttled")
+            .await?;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many failed sign-ins; wait a few minutes",
+        ));
+    }
+    let creds = store.credentials(&email).await?;
+    let password_text = req.password;
+    // argon2 takes tens of milliseconds of CPU: off the async workers.
+    let (ok, creds) = tokio::task::spawn_blocking(move || match &creds {
+        Some(c) => (password::verify(&password_text, &c.password_hash), creds),
+        None => {
+            password::verify_nobody(&password_text);
+            (false, None)
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let creds = match creds {
+        Some(c) if ok && !c.disabled => c,
+        other => {
+            let reason = match other {
+                None => "unknown account",
+                Some(c) if c.disabled && ok => "account disabled",
+                Some(_) => "wrong password",
+            };
+            store
+                .login_failed(&ctx, &email, &meta.source, reason)
+                .await?;
+            return Err(ApiError::unauthenticated(
+                "wrong e-mail address or password",
+            ));
+        }
+    };
+    let (session, hash) = secret::new_secret();
+    let ctx = meta.context(
+        Actor::User {
+            id: creds.user_id,
+            email: creds.email.clone(),
+        },
+        now,
+    );
+    store
+        .start_session(&ctx, creds.user_id, &creds.email, &hash, state.auth.session)
+        .await?;
+    let csrf = secret::csrf_token(&session);
+    let principal = store
+        .session_principal(&hash, csrf.clone(), now, state.auth.session)
+        .await?
+        .ok_or_else(|| ApiError::internal("a new session did not resolve"))?;
+    let reply = LoginReply {
+        user: me_of(&principal),
+        csrf_token: csrf,
+        expires_at: now + state.auth.session.absolute_ms,
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        session_cookie(&session, state.auth.session.absolute_ms / 1000),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((headers, axum::Json(reply)).into_response())
+}
+
+/// End the current session and clear its cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = super::error::Problem)),
+    security(("session" = [])))]
+pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    let Via::Session { session_id, .. } = auth.principal.via else {
+        return Err(ApiError::invalid(
+            "API tokens are not sessions: revoke the token instead",
+        ));
+    };
+    state.store.end_session(&auth.context(), session_id).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, session_cookie("", 0));
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+fn me_of(p: &crate::auth::Principal) -> Me {
+    Me {
+        id: p.user_id,
+        email: p.email.clone(),
+        admin: p.admin,
+        via: match p.via {
+            Via::Session { .. } => "session".into(),
+            Via::Token { .. } => "token".into(),
+        },
+        grants: p
+            .grants()
+            .iter()
+            .map(|g| MyGrant {
+                tenant: g.tenant.clone(),
+                role: g.role,
+                auditor: g.auditor.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The caller, with their effective grants.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = super::error::Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn me(auth: Auth) -> axum::Json<Me> {
+    axum::Json(me_of(&auth.principal))
+}
