@@ -11,6 +11,7 @@
 //! handlers at `/api/v1/openapi.json`.
 
 pub mod admin;
+pub mod audit_log;
 pub mod error;
 pub mod extract;
 pub mod fleet;
@@ -93,6 +94,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/tenants/{tenant}/integrations",
             get(fleet::list_integrations),
         )
+        .route("/api/v1/audit-log", get(audit_log::list))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(security_headers))
@@ -184,6 +186,7 @@ impl utoipa::Modify for Security {
         tokens::list_tokens, tokens::create_token, tokens::revoke_token,
         fleet::list_agents, fleet::revoke_agent, fleet::list_enrollment_tokens,
         fleet::create_enrollment_token, fleet::revoke_enrollment_token, fleet::list_integrations,
+        audit_log::list,
     ),
     modifiers(&Security),
     tags(
@@ -191,6 +194,7 @@ impl utoipa::Modify for Security {
         (name = "admin", description = "Tenants, users, grants"),
         (name = "tokens", description = "API tokens"),
         (name = "fleet", description = "Agents, enrollment tokens, integrations"),
+        (name = "audit", description = "The audit trail"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -90,6 +90,8 @@ pub enum Need {
     Operate,
     /// Decide evidence: approve, reject, flag.
     Review,
+    /// Read the tenant's audit trail (operators and auditors).
+    ReadAudit,
 }
 
 impl Need {
@@ -98,6 +100,7 @@ impl Need {
             Self::Read => true,
             Self::ReadOperational | Self::Operate => matches!(role, Role::Admin | Role::Operator),
             Self::Review => matches!(role, Role::Admin | Role::Auditor),
+            Self::ReadAudit => role != Role::Viewer,
         }
     }
 }

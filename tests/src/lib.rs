@@ -42,8 +42,12 @@ pub fn manifest_dir() -> PathBuf {
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
 
-/// Directory holding this build's binaries.
+/// Directory holding this build's binaries (`CITADEL_BIN_DIR` overrides it,
+/// for a copy of the binaries that a concurrent build cannot replace).
 pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CITADEL_BIN_DIR") {
+        return dir.into();
+    }
     let exe = std::env::current_exe().expect("current executable");
     let dir = exe.parent().expect("executable directory").to_path_buf();
     if dir.ends_with("deps") {
@@ -514,5 +518,177 @@ impl Enrolled {
             .await?;
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+}
+
+/// A client of the collector's REST API over TLS, trusting the collector's CA.
+/// It keeps a session cookie and CSRF token after [`ApiClient::login`], or
+/// sends a bearer token.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    /// `https://127.0.0.1:PORT`
+    pub base: String,
+    /// `citadel_session=…` after login.
+    pub cookie: Option<String>,
+    /// CSRF token of the session.
+    pub csrf: Option<String>,
+    /// `Authorization: Bearer` token.
+    pub token: Option<String>,
+}
+
+/// A response: status, headers and the body parsed as JSON (`Null` if not JSON).
+#[derive(Debug)]
+pub struct ApiReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON.
+    pub json: serde_json::Value,
+    /// Raw body.
+    pub bytes: Vec<u8>,
+}
+
+impl ApiClient {
+    /// A client for `collector`'s API listener.
+    pub fn new(collector: &Collector) -> anyhow::Result<Self> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let ca = CertificateDer::from_pem_file(collector.dir.join("ca.crt"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca)?;
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            http,
+            base: collector.api_url(),
+            cookie: None,
+            csrf: None,
+            token: None,
+        })
+    }
+
+    /// The same connection settings with a bearer token and no session.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            cookie: None,
+            csrf: None,
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Sign in; keeps the cookie and CSRF token. Returns the reply.
+    pub async fn login(&mut self, email: &str, password: &str) -> anyhow::Result<ApiReply> {
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                Some(serde_json::json!({ "email": email, "password": password })),
+            )
+            .await?;
+        if reply.status == 200 {
+            let set = reply
+                .headers
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .context("login set no cookie")?;
+            self.cookie = set.split(';').next().map(str::to_string);
+            self.csrf = reply.json["csrf_token"].as_str().map(str::to_string);
+        }
+        Ok(reply)
+    }
+
+    /// A request builder with this client's credentials (and CSRF token).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(c) = &self.csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req
+    }
+
+    /// Send and read the reply.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<ApiReply> {
+        let mut req = self.request(method, path);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req).await
+    }
+
+    /// Send a prepared request and read the reply.
+    pub async fn read(req: reqwest::RequestBuilder) -> anyhow::Result<ApiReply> {
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await?.to_vec();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(ApiReply {
+            status,
+            headers,
+            json,
+            bytes,
+        })
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> anyhow::Result<ApiReply> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<ApiReply> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+impl Collector {
+    /// `user create EMAIL [--admin] --password-stdin` with `password`.
+    pub fn create_user(&self, email: &str, password: &str, admin: bool) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let mut cmd = self.command()?;
+        cmd.args(["user", "create", email, "--password-stdin"]);
+        if admin {
+            cmd.arg("--admin");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("stdin")?
+            .write_all(format!("{password}\n").as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "user create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
     }
 }
