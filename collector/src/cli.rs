@@ -89,11 +89,21 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Measure ingest throughput on synthetic signed batches (a fresh database).
+    /// Benchmarks on a fresh database: `ingest` throughput on synthetic signed
+    /// batches (the default), or `api` latency on a 1,000,000-result tenant.
     Bench {
+        /// What to measure.
+        #[arg(value_enum, default_value = "ingest")]
+        what: BenchKind,
         /// Database URL (default: a temporary SQLite file). Use an empty PostgreSQL database.
         #[arg(long)]
         database_url: Option<String>,
+        /// `api`: assets in the tenant's scan.
+        #[arg(long, default_value_t = 100_000)]
+        api_assets: usize,
+        /// `api`: checks per asset.
+        #[arg(long, default_value_t = 10)]
+        api_checks: usize,
         /// Batch sizes as ASSETSxCHECKS, comma-separated.
         #[arg(long, default_value = "2000x50,10000x50", value_delimiter = ',')]
         sizes: Vec<String>,
@@ -119,6 +129,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Benchmarks.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchKind {
+    /// Ingest throughput.
+    Ingest,
+    /// API latency.
+    Api,
 }
 
 /// Catalog actions.
@@ -270,8 +289,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => crate::cli_users::audit_verify(&dir).await,
         Command::Catalog { action } => catalog(&dir, action).await,
         Command::Bench {
+            what,
             database_url,
             sizes,
+            api_assets,
+            api_checks,
         } => {
             let sizes = sizes
                 .iter()
@@ -289,7 +311,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     tmp.path().join("bench.db").display()
                 )
             });
-            crate::bench::run(&url, &sizes).await
+            match what {
+                BenchKind::Ingest => crate::bench::run(&url, &sizes).await,
+                BenchKind::Api => crate::bench_api::run(&url, api_assets, api_checks).await,
+            }
         }
         Command::Posture {
             tenant,

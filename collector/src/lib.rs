@@ -13,6 +13,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod bench;
+pub mod bench_api;
 pub mod catalog;
 pub mod cli;
 pub mod cli_users;

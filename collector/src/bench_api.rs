@@ -1,0 +1,158 @@
+//! `citadel-collector bench api`: API latency on a large tenant. One tenant
+//! gets a synthetic scan of 100,000 assets × 10 checks (1,000,000 results,
+//! ingested through the real pipeline), then each request below is sent
+//! 1,000 times through the API router in-process (authentication by API
+//! token, the guard, the store, JSON), and p50 / p99 are printed. No
+//! network: this measures the collector, not the loopback.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use ed25519_dalek::SigningKey;
+use tower::ServiceExt;
+
+use crate::audit::Context;
+use crate::auth::{Role, secret};
+use crate::catalog::Catalog;
+use crate::http::{self, AppState, AuthSettings};
+use crate::pki::{Authority, PeerAgent};
+use crate::store::Store;
+
+/// Requests per measured endpoint.
+const REQUESTS: usize = 1_000;
+
+/// Run the API benchmark on a fresh database at `url`, with a scan of
+/// `assets` × `checks` results.
+pub async fn run(url: &str, assets: usize, checks: usize) -> anyhow::Result<()> {
+    let store = Store::open(url).await?;
+    let catalog = std::sync::Arc::new(Catalog::bundled()?);
+    store.import_catalog(&catalog, "bundled", &[]).await?;
+    let tenant = "bench";
+    let (tenant_id, _) = store.ensure_tenant(tenant).await?;
+    let key = SigningKey::from_bytes(&[42; 32]);
+    let secret_hash = format!("{:x}", uuid::Uuid::now_v7().as_u128());
+    store
+        .insert_token(tenant_id, &secret_hash, i64::MAX)
+        .await?;
+    let agent_id = format!("agt-bench-{}", uuid::Uuid::now_v7());
+    let public_key = key.verifying_key().as_bytes().to_vec();
+    let pk = public_key.clone();
+    store
+        .enroll_agent(&secret_hash, &agent_id, "bench", || {
+            Ok::<_, std::convert::Infallible>(("-".to_string(), pk))
+        })
+        .await?
+        .map_err(|_| anyhow::anyhow!("bench enrollment failed"))?;
+    let peer = PeerAgent {
+        agent_id: agent_id.clone(),
+        public_key,
+    };
+    println!(
+        "API benchmark on {:?}: one tenant, {assets} assets × {checks} checks = {} results",
+        store.backend(),
+        assets * checks
+    );
+    let started = Instant::now();
+    let batch = crate::bench::synthetic_batch(&agent_id, 1, assets, checks);
+    let bytes = citadel_wire::sign(&batch, &key)?;
+    drop(batch);
+    crate::ingest::ingest(&store, &catalog, &peer, &bytes).await?;
+    drop(bytes);
+    store.checkpoint().await?;
+    println!("  ingested in {:.1} s", started.elapsed().as_secs_f64());
+
+    let ctx = Context::system(crate::store::now_ms());
+    let user = store
+        .create_user(&ctx, "bench@citadel.invalid", "-", true)
+        .await?;
+    let (token, hash) = secret::new_token();
+    store
+        .create_api_token(&ctx, user.id, "bench", &hash, Role::Admin, None, i64::MAX)
+        .await?;
+
+    let dir = tempfile::tempdir()?;
+    crate::pki::create(dir.path(), &["localhost".to_string()])?;
+    let state = AppState {
+        store: store.clone(),
+        ca: std::sync::Arc::new(Authority::load(dir.path())?),
+        public_ingest_url: "https://localhost:8443".into(),
+        catalog,
+        public_api_url: "https://localhost:8444".into(),
+        auth: AuthSettings {
+            session: crate::config::AuthConfig::default().session(),
+            throttle: crate::config::AuthConfig::default().throttle(),
+        },
+    };
+    let router = http::api_router(state);
+    let get = |path: String| {
+        let router = router.clone();
+        let token = token.clone();
+        async move {
+            let req = Request::get(&path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())?;
+            let res = router.oneshot(req).await?;
+            let status = res.status();
+            let body = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
+            anyhow::ensure!(
+                status.is_success(),
+                "{path}: {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            anyhow::Ok(body)
+        }
+    };
+
+    // A cursor deep in the findings: walk 20 pages of 500 first.
+    let base = format!("/api/v1/tenants/{tenant}");
+    let mut cursor = String::new();
+    for _ in 0..20 {
+        let body = get(format!("{base}/results?limit=500{cursor}")).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        let next = v["next_cursor"].as_str().unwrap_or_default();
+        cursor = format!("&cursor={next}");
+    }
+    let cases = [
+        ("findings, first page", format!("{base}/results?limit=50")),
+        (
+            "findings, filtered (fail, one check)",
+            format!("{base}/results?limit=50&status=fail&check=bench_check_003"),
+        ),
+        (
+            "findings, page 10,000 results deep (cursor)",
+            format!("{base}/results?limit=50{cursor}"),
+        ),
+        ("posture per framework", format!("{base}/frameworks")),
+        (
+            "framework detail (SOC 2 requirement tree)",
+            format!("{base}/frameworks/soc2"),
+        ),
+        (
+            "evidence review queue, first page",
+            format!("{base}/evidence?status=in_review&limit=50"),
+        ),
+    ];
+    println!(
+        "  {:<46} {:>9} {:>9} {:>9}",
+        "request", "p50 ms", "p99 ms", "max ms"
+    );
+    for (label, path) in cases {
+        let mut times = Vec::with_capacity(REQUESTS);
+        for _ in 0..REQUESTS {
+            let t = Instant::now();
+            get(path.clone()).await?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "  {label:<46} {:>9.2} {:>9.2} {:>9.2}",
+            pct(0.50),
+            pct(0.99),
+            times[times.len() - 1]
+        );
+    }
+    store.close().await;
+    Ok(())
+}
