@@ -100,7 +100,8 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(security_headers))
 }
 
-async fn not_found() -> ApiError {
+/// 404 for any path that is no route.
+pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
 }
 

@@ -98,6 +98,7 @@ pub fn api_router(state: AppState) -> Router {
         .route("/v1/enroll", post(post_enroll))
         .route("/healthz", get(healthz))
         .merge(crate::api::router())
+        .fallback(crate::api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BYTES))
         .layer(axum::middleware::from_fn(crate::api::request_id))
         .layer(TraceLayer::new_for_http())

@@ -29,8 +29,11 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, Copy)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// A JSON body, rejected as problem+json (400 `invalid_json`, 413
-/// `payload_too_large`, 415 `unsupported_media_type`).
+/// A JSON body, rejected as problem+json: 415 `unsupported_media_type`
+/// without a JSON content type, 413 `payload_too_large` over the listener's
+/// body limit, 400 `invalid_json` for malformed JSON and 422 `invalid_json`
+/// for JSON of the wrong shape. Strings holding U+0000 are refused too:
+/// PostgreSQL cannot store them in text, and no field of ours needs one.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -38,20 +41,70 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        #[allow(clippy::disallowed_types)]
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let code = match status {
-                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-                    _ => "invalid_json",
-                };
-                Err(ApiError::new(status, code, rejection.body_text()))
-            }
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                let status = r.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "payload_too_large"
+                } else {
+                    "bad_request"
+                };
+                ApiError::new(status, code, r.body_text())
+            })?;
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "strings must not contain U+0000",
+            ));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            let status = if e.is_data() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            ApiError::new(status, "invalid_json", format!("malformed JSON body: {e}"))
+        })
     }
+}
+
+/// Whether the request's decoded path or query holds a control character
+/// (a NUL reaching PostgreSQL as text is an error, and no id or filter of
+/// ours has one).
+fn has_control(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+                i += 2;
+                u8::from_str_radix(hex, 16).unwrap_or(b'x')
+            }
+            b => b,
+        };
+        if b < 0x20 || b == 0x7f {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Query parameters, rejected as 400 `invalid_query`.
@@ -62,6 +115,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_control(parts.uri.query().unwrap_or("")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "query parameters must not contain control characters",
+            ));
+        }
         #[allow(clippy::disallowed_types)]
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
@@ -78,6 +138,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_control(parts.uri.path()) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                "paths must not contain control characters",
+            ));
+        }
         #[allow(clippy::disallowed_types)]
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
@@ -271,4 +338,19 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
         return Err(refuse("wrong CSRF token"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control;
+
+    #[test]
+    fn control_characters_are_found_raw_and_percent_encoded() {
+        for bad in ["a%00b", "%0a", "x%7F", "%1f", "tab\there"] {
+            assert!(has_control(bad), "{bad}");
+        }
+        for good in ["acme", "a%20b", "%41%42", "100%", "%zz", "caf%C3%A9"] {
+            assert!(!has_control(good), "{good}");
+        }
+    }
 }
