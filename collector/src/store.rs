@@ -3,11 +3,12 @@
 //! `$N` placeholders, which both backends accept.
 
 mod batches;
-pub(crate) mod bulk;
+mod bulk;
 mod catalog;
 mod enrollment;
 mod evidence;
-pub(crate) mod results;
+mod mapping;
+mod results;
 
 use sqlx::AnyPool;
 use std::str::FromStr;
