@@ -2,11 +2,14 @@
 //! through sqlx's `Any` driver so every query is written once. Queries use
 //! `$N` placeholders, which both backends accept.
 
+mod agents;
 mod batches;
 mod bulk;
 mod catalog;
 mod enrollment;
 mod evidence;
+mod findings;
+mod framework;
 mod mapping;
 mod results;
 
@@ -16,10 +19,12 @@ use std::str::FromStr;
 use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
+pub use agents::AgentRow;
 pub use batches::{IngestOutcome, IngestSummary};
-pub use catalog::ImportLog;
+pub use catalog::{CatalogImportRow, ImportLog};
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
 pub use evidence::Revision;
+pub use findings::FindingRow;
 
 /// A storage operation failed.
 #[derive(Debug, thiserror::Error)]
