@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use sqlx::Row;
 
 use crate::catalog::Catalog;
 use crate::config::{CollectorConfig, DEFAULT_MAX_BATCH_BYTES};
@@ -416,30 +415,25 @@ async fn agent(dir: &Path, action: AgentAction) -> anyhow::Result<()> {
     let store = Store::open(&config.database_url_in(dir)).await?;
     match action {
         AgentAction::List => {
-            let rows = sqlx::query(
-                "SELECT a.id, t.name, a.name, a.enrolled_at, a.last_seen_at, a.revoked_at
-                 FROM agents a JOIN tenants t ON t.id = a.tenant_id ORDER BY a.enrolled_at",
-            )
-            .fetch_all(store.pool())
-            .await?;
+            let rows = store.all_agents().await?;
             println!(
                 "{:<42} {:<16} {:<24} {:<10} last seen",
                 "agent", "tenant", "name", "state"
             );
             for r in rows {
-                let revoked: Option<i64> = r.try_get(5)?;
-                let seen: Option<i64> = r.try_get(4)?;
                 println!(
                     "{:<42} {:<16} {:<24} {:<10} {}",
-                    r.try_get::<String, _>(0)?,
-                    r.try_get::<String, _>(1)?,
-                    r.try_get::<String, _>(2)?,
-                    if revoked.is_some() {
+                    r.id,
+                    r.tenant,
+                    r.name,
+                    if r.revoked_at.is_some() {
                         "revoked"
                     } else {
                         "active"
                     },
-                    seen.map(format_ms).unwrap_or_else(|| "never".into()),
+                    r.last_seen_at
+                        .map(format_ms)
+                        .unwrap_or_else(|| "never".into()),
                 );
             }
         }
@@ -471,67 +465,50 @@ const PER_CHECK: usize = 3;
 async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
     let config = CollectorConfig::load(dir)?;
     let store = Store::open(&config.database_url_in(dir)).await?;
-    let rows = sqlx::query(
-        "SELECT r.check_id, a.source_id, r.status, r.severity, r.status_extended
-         FROM check_results r
-         JOIN assets a ON a.id = r.asset_id
-         JOIN tenants t ON t.id = r.tenant_id
-         WHERE t.name = $1 AND a.is_active = $2
-         ORDER BY r.check_id, a.source_id",
-    )
-    .bind(tenant)
-    .bind(true)
-    .fetch_all(store.pool())
-    .await?;
+    let list = store.findings(tenant).await?;
     store.close().await;
-    let mut list = Vec::with_capacity(rows.len());
-    for r in rows {
-        list.push(serde_json::json!({
-            "check_id": r.try_get::<String, _>(0)?,
-            "resource": r.try_get::<String, _>(1)?,
-            "status": r.try_get::<String, _>(2)?,
-            "severity": r.try_get::<String, _>(3)?,
-            "status_extended": r.try_get::<String, _>(4)?,
-        }));
-    }
     if json {
+        let list: Vec<serde_json::Value> = list
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "check_id": f.check_id,
+                    "resource": f.resource,
+                    "status": f.status,
+                    "severity": f.severity,
+                    "status_extended": f.status_extended,
+                })
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
-    let mut counts = std::collections::BTreeMap::<(String, String), u64>::new();
+    let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
     for f in &list {
         *counts
-            .entry((
-                f["status"].as_str().unwrap_or("").into(),
-                f["severity"].as_str().unwrap_or("").into(),
-            ))
+            .entry((f.status.as_str(), f.severity.as_str()))
             .or_default() += 1;
     }
     println!("Stored results for tenant {tenant:?}: {}", list.len());
     for ((status, severity), n) in &counts {
         println!("  {status:<15} {severity:<14} {n}");
     }
-    let failing: Vec<_> = list.iter().filter(|f| f["status"] != "pass").collect();
+    let failing: Vec<_> = list.iter().filter(|f| f.status != "pass").collect();
     if !failing.is_empty() {
         println!(
             "\nNot passing ({}), by check (first {PER_CHECK} of each; all of them: --json):",
             failing.len()
         );
-        let mut by_check = std::collections::BTreeMap::<&str, Vec<&serde_json::Value>>::new();
+        let mut by_check = std::collections::BTreeMap::<&str, Vec<_>>::new();
         for f in &failing {
-            by_check
-                .entry(f["check_id"].as_str().unwrap_or(""))
-                .or_default()
-                .push(f);
+            by_check.entry(f.check_id.as_str()).or_default().push(f);
         }
         for (check, list) in &by_check {
             println!("  {check} ({})", list.len());
             for f in list.iter().take(PER_CHECK) {
                 println!(
                     "    [{}] {}\n        {}",
-                    f["status"].as_str().unwrap_or(""),
-                    f["resource"].as_str().unwrap_or(""),
-                    f["status_extended"].as_str().unwrap_or("")
+                    f.status, f.resource, f.status_extended
                 );
             }
             if list.len() > PER_CHECK {
@@ -561,11 +538,7 @@ async fn catalog(dir: &Path, action: CatalogAction) -> anyhow::Result<()> {
             );
         }
         CatalogAction::Status => {
-            let rows = sqlx::query(
-                "SELECT version, source, imported_at, created, updated, mappings_added FROM catalog_imports ORDER BY id",
-            )
-            .fetch_all(store.pool())
-            .await?;
+            let rows = store.catalog_imports().await?;
             println!(
                 "{:<34} {:<24} {:>8} {:>8} {:>9}  source",
                 "version", "imported", "created", "updated", "mappings"
@@ -573,12 +546,12 @@ async fn catalog(dir: &Path, action: CatalogAction) -> anyhow::Result<()> {
             for r in rows {
                 println!(
                     "{:<34} {:<24} {:>8} {:>8} {:>9}  {}",
-                    r.try_get::<String, _>(0)?,
-                    format_ms(r.try_get(2)?),
-                    r.try_get::<i64, _>(3)?,
-                    r.try_get::<i64, _>(4)?,
-                    r.try_get::<i64, _>(5)?,
-                    r.try_get::<String, _>(1)?,
+                    r.version,
+                    format_ms(r.imported_at),
+                    r.created,
+                    r.updated,
+                    r.mappings_added,
+                    r.source,
                 );
             }
         }

@@ -3,8 +3,9 @@
 //!
 //! Pipeline stages, one module each: [`pki`] (CA, enrollment certificates,
 //! client identity), [`ingest`] (verify an incoming batch), [`store`] (write it
-//! to SQLite or PostgreSQL), [`mapping`] (controls, policies, evidence through
-//! the SCF [`catalog`]), [`http`] and [`serve`] (the two TLS listeners).
+//! to SQLite or PostgreSQL), [`mapping`] (plans controls, policies and evidence
+//! through the SCF [`catalog`]; the store writes the plan), [`http`] and
+//! [`serve`] (the two TLS listeners).
 //! Operators and auditors come in through [`api`] (REST + OpenAPI), which
 //! goes through [`auth`] (users, roles, the guard) to the store; every
 //! change is recorded in the [`audit`] log.

@@ -11,13 +11,12 @@
 //!
 //! Coverage is the share of assessable requirements with at least one scanned
 //! control, i.e. with automated evidence behind them.
+//!
+//! The rules only: [`crate::store::Store::framework_view`] reads the rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sqlx::Row;
-
-use crate::store::{Store, StoreError};
 
 /// Framework ids and the short names the CLI accepts for them.
 pub const FRAMEWORK_ALIASES: &[(&str, &str)] = &[
@@ -91,72 +90,49 @@ pub fn requirement_status<'a>(postures: impl IntoIterator<Item = &'a str>) -> &'
     }
 }
 
-impl Store {
-    /// The framework view of `framework_id` for tenant `tenant`.
-    pub async fn framework_view(
-        &self,
-        tenant: &str,
-        framework_id: &str,
-    ) -> Result<FrameworkView, StoreError> {
-        let mapped = sqlx::query(
-            "SELECT DISTINCT m.ref_id, c.key, c.posture
-             FROM control_requirement_mappings m
-             JOIN applied_controls c ON c.id = m.applied_control_id
-             JOIN tenants t ON t.id = c.tenant_id
-             WHERE t.name = $1 AND m.framework_id = $2",
-        )
-        .bind(tenant)
-        .bind(framework_id)
-        .fetch_all(self.pool())
-        .await?;
-        let mut by_ref: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for r in mapped {
-            by_ref
-                .entry(r.try_get(0)?)
-                .or_default()
-                .push((r.try_get(1)?, r.try_get(2)?));
-        }
-        let nodes = sqlx::query(
-            "SELECT ref_id, name, CASE WHEN assessable THEN 1 ELSE 0 END, depth
-             FROM requirement_nodes WHERE framework_id = $1 ORDER BY position",
-        )
-        .bind(framework_id)
-        .fetch_all(self.pool())
-        .await?;
-        let mut view = FrameworkView {
-            framework: framework_id.to_string(),
+impl FrameworkView {
+    /// An empty view of `framework` for `tenant`: requirements are added in
+    /// document order with [`FrameworkView::add`].
+    pub fn new(framework: &str, tenant: &str) -> Self {
+        Self {
+            framework: framework.to_string(),
             tenant: tenant.to_string(),
             requirements: Vec::new(),
             counts: BTreeMap::new(),
             assessable: 0,
             covered: 0,
-        };
-        for n in nodes {
-            let ref_id: String = n.try_get(0)?;
-            // Booleans travel as integers: the Any driver cannot read SQLite's BOOLEAN.
-            let assessable = n.try_get::<i64, _>(2)? != 0;
-            let mut controls = by_ref.remove(&ref_id).unwrap_or_default();
-            controls.sort();
-            let status = requirement_status(controls.iter().map(|(_, p)| p.as_str()));
-            if assessable {
-                view.assessable += 1;
-                *view.counts.entry(status).or_default() += 1;
-                if status != "not_assessed" {
-                    view.covered += 1;
-                }
-            }
-            if !controls.is_empty() {
-                view.requirements.push(RequirementStatus {
-                    ref_id,
-                    name: n.try_get(1)?,
-                    assessable,
-                    depth: n.try_get(3)?,
-                    status,
-                    controls,
-                });
+        }
+    }
+
+    /// Add one requirement of the framework with its mapped controls as
+    /// (key, posture): counted if assessable, listed if anything maps to it.
+    pub fn add(
+        &mut self,
+        ref_id: String,
+        name: Option<String>,
+        assessable: bool,
+        depth: i64,
+        mut controls: Vec<(String, String)>,
+    ) {
+        controls.sort();
+        let status = requirement_status(controls.iter().map(|(_, p)| p.as_str()));
+        if assessable {
+            self.assessable += 1;
+            *self.counts.entry(status).or_default() += 1;
+            if status != "not_assessed" {
+                self.covered += 1;
             }
         }
-        Ok(view)
+        if !controls.is_empty() {
+            self.requirements.push(RequirementStatus {
+                ref_id,
+                name,
+                assessable,
+                depth,
+                status,
+                controls,
+            });
+        }
     }
 }
 
@@ -178,5 +154,53 @@ mod tests {
         assert_eq!(framework_id("SOC2"), Some("soc2"));
         assert_eq!(framework_id("pci"), Some("pci_dss_4.0.1"));
         assert_eq!(framework_id("hipaa"), None);
+    }
+
+    #[test]
+    fn view_counts_assessable_requirements_and_lists_mapped_ones() {
+        let control = |key: &str, posture: &str| (key.to_string(), posture.to_string());
+        let mut view = FrameworkView::new("soc2", "acme");
+        view.add(
+            "CC6".into(),
+            None,
+            false,
+            0,
+            vec![control("scf:A", "passing")],
+        );
+        view.add(
+            "CC6.1".into(),
+            Some("Access".into()),
+            true,
+            1,
+            vec![control("scf:B", "issues"), control("scf:A", "passing")],
+        );
+        view.add("CC6.2".into(), None, true, 1, Vec::new());
+        view.add(
+            "CC6.3".into(),
+            None,
+            true,
+            1,
+            vec![control("scf:C", "not_scanned")],
+        );
+        assert_eq!((view.assessable, view.covered), (3, 1));
+        assert_eq!(
+            view.counts,
+            BTreeMap::from([("not_assessed", 2), ("partially_compliant", 1)])
+        );
+        let listed: Vec<(&str, &str)> = view
+            .requirements
+            .iter()
+            .map(|r| (r.ref_id.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("CC6", "compliant"),
+                ("CC6.1", "partially_compliant"),
+                ("CC6.3", "not_assessed")
+            ]
+        );
+        // Controls sorted by key.
+        assert_eq!(view.requirements[1].controls[0].0, "scf:A");
     }
 }

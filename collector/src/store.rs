@@ -2,15 +2,19 @@
 //! through sqlx's `Any` driver so every query is written once. Queries use
 //! `$N` placeholders, which both backends accept.
 
+mod agents;
 pub mod audit;
 mod batches;
-pub(crate) mod bulk;
+mod bulk;
 mod catalog;
 mod enrollment;
 mod evidence;
+mod findings;
 pub mod fleet;
+mod framework;
+mod mapping;
 pub mod page;
-pub(crate) mod results;
+mod results;
 pub mod users;
 
 use sqlx::AnyPool;
@@ -19,11 +23,13 @@ use std::str::FromStr;
 use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
+pub use agents::AgentSummary;
 pub use audit::{AuditFilter, ChainReport};
 pub use batches::{IngestOutcome, IngestSummary};
-pub use catalog::ImportLog;
+pub use catalog::{CatalogImportRow, ImportLog};
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
 pub use evidence::Revision;
+pub use findings::FindingRow;
 pub use users::{
     ApiTokenRow, Credentials, GrantRow, SessionPolicy, TenantRow, ThrottlePolicy, UserRow,
 };

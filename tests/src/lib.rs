@@ -48,6 +48,11 @@ pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CITADEL_BIN_DIR") {
         return dir.into();
     }
+    build_dir()
+}
+
+/// The profile directory of the running test executable (`target/<profile>/`).
+fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current executable");
     let dir = exe.parent().expect("executable directory").to_path_buf();
     if dir.ends_with("deps") {
@@ -74,7 +79,7 @@ pub fn plugins_build_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CITADEL_PLUGINS_DIR") {
         return dir.into();
     }
-    let target = bin_dir().parent().expect("target dir").to_path_buf();
+    let target = build_dir().parent().expect("target dir").to_path_buf();
     target.join("wasm32-wasip2").join("plugin")
 }
 

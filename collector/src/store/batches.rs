@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError, bulk, now_ms, results};
+use super::{Backend, Store, StoreError, bulk, mapping, now_ms, results};
 use crate::catalog::Catalog;
-use crate::mapping;
 
 /// Counts reported back to the agent and kept with the batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,16 +156,8 @@ impl Store {
         stage("relationships", &mut t);
         results::store(conn, &scope, &assets.ids, &mut summary).await?;
         stage("results", &mut t);
-        let input = mapping::Input {
-            backend: self.backend,
-            tenant_id,
-            batch,
-            batch_id: &batch_id,
-            batch_number,
-            renamed_assets: &assets.renamed,
-            now,
-        };
-        mapping::apply(conn, catalog, &input, &mut summary).await?;
+        let plan = crate::mapping::plan(catalog, &batch.checks);
+        mapping::execute(conn, &scope, &plan, &assets.renamed, &mut summary).await?;
         results::drop_staged(conn).await?;
         stage("mapping", &mut t);
         sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")

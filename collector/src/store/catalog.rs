@@ -23,6 +23,23 @@ pub struct ImportLog {
     pub descriptions: u64,
 }
 
+/// One import, as the import log kept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogImportRow {
+    /// Catalog version imported.
+    pub version: String,
+    /// `bundled`, or the SCF catalogue file the descriptions came from.
+    pub source: String,
+    /// When (Unix ms).
+    pub imported_at: i64,
+    /// Rows created.
+    pub created: i64,
+    /// Rows whose content changed.
+    pub updated: i64,
+    /// Mappings added.
+    pub mappings_added: i64,
+}
+
 async fn keys(
     conn: &mut sqlx::AnyConnection,
     sql: &'static str,
@@ -206,6 +223,27 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
+    /// The import log, oldest first.
+    pub async fn catalog_imports(&self) -> Result<Vec<CatalogImportRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, source, imported_at, created, updated, mappings_added FROM catalog_imports ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CatalogImportRow {
+                    version: r.try_get(0)?,
+                    source: r.try_get(1)?,
+                    imported_at: r.try_get(2)?,
+                    created: r.try_get(3)?,
+                    updated: r.try_get(4)?,
+                    mappings_added: r.try_get(5)?,
+                })
+            })
+            .collect()
     }
 }
 

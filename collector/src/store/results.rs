@@ -25,7 +25,7 @@ use crate::store::IngestSummary;
 pub(crate) const STAGED: &str = "ingest_results";
 
 /// Stage the batch's results and merge them into `check_results` and
-/// `check_result_history`. The staged rows stay for [`crate::mapping`]
+/// `check_result_history`. The staged rows stay for [`super::mapping`]
 /// (evidence) until [`drop_staged`].
 pub(super) async fn store(
     conn: &mut AnyConnection,
