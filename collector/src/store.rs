@@ -2,15 +2,24 @@
 //! through sqlx's `Any` driver so every query is written once. Queries use
 //! `$N` placeholders, which both backends accept.
 
+pub mod assessments;
 pub mod audit;
 mod batches;
 pub(crate) mod bulk;
 mod catalog;
+pub mod controls;
 mod enrollment;
 mod evidence;
 pub mod fleet;
+pub mod frameworks;
+pub mod mappings;
 pub mod page;
+pub mod policies;
 pub(crate) mod results;
+pub mod review;
+pub(crate) mod sql;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 
 use sqlx::AnyPool;
@@ -59,6 +68,10 @@ pub enum StoreError {
     /// The change is not allowed from the object's current state.
     #[error("{0}")]
     Refused(String),
+    /// The request names something that does not exist or cannot be used
+    /// (a requirement or control in a request body).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Which database is behind the pool.
