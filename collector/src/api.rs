@@ -269,6 +269,9 @@ impl utoipa::Modify for Security {
 pub struct ApiDoc;
 
 #[cfg(test)]
+mod compliance_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
