@@ -390,9 +390,12 @@ impl Store {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
         let asset_count: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM applied_control_assets WHERE applied_control_id = $1",
+            "SELECT COUNT(*) FROM applied_control_assets v
+             JOIN applied_controls c ON c.id = v.applied_control_id
+             WHERE v.applied_control_id = $1 AND c.tenant_id = $2",
         )
         .bind(id)
+        .bind(t.id())
         .fetch_one(&self.pool)
         .await?
         .try_get(0)?;
@@ -421,8 +424,10 @@ impl Store {
         .collect::<Result<Vec<_>, StoreError>>()?;
 
         let mut f = Filter::default();
-        let control_id = f.arg(id);
-        f.and(format!("ec.applied_control_id = {control_id}"));
+        let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
+        f.and(format!(
+            "ec.applied_control_id = {control_id} AND e.tenant_id = {tenant}"
+        ));
         evidence_in_scope(&mut f, t, "ec.evidence_id");
         // COUNT, not SUM: a SUM is NUMERIC on PostgreSQL, which the Any driver cannot read.
         let sql = format!(
@@ -435,8 +440,10 @@ impl Store {
         let evidence_in_review: i64 = counts.try_get(1)?;
 
         let mut f = Filter::default();
-        let control_id = f.arg(id);
-        f.and(format!("m.applied_control_id = {control_id}"));
+        let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
+        f.and(format!(
+            "m.applied_control_id = {control_id} AND c.tenant_id = {tenant}"
+        ));
         if let Some(frameworks) = scope_frameworks(t) {
             let list = f.list(&frameworks);
             f.and(format!("m.framework_id IN {list}"));
@@ -444,6 +451,7 @@ impl Store {
         let sql = format!(
             "SELECT m.framework_id, m.ref_id, n.name, m.origin, m.source, m.coverage
              FROM control_requirement_mappings m
+             JOIN applied_controls c ON c.id = m.applied_control_id
              LEFT JOIN requirement_nodes n ON n.framework_id = m.framework_id AND n.ref_id = m.ref_id
              WHERE {} ORDER BY m.framework_id, n.position, m.ref_id, m.source",
             f.sql()

@@ -135,8 +135,9 @@ fn edit_state(p: &PolicyRow) -> serde_json::Value {
     })
 }
 
-/// The policy `id` of tenant `tenant` (no scope: for writes).
-async fn locked_policy(
+/// The policy `id` of tenant `tenant`, read inside a write transaction
+/// (no auditor scope: auditors do not edit policies).
+async fn read_policy(
     conn: &mut sqlx::AnyConnection,
     tenant: i64,
     id: i64,
@@ -245,7 +246,7 @@ impl Store {
         change: &PolicyChange,
     ) -> Result<PolicyRow, StoreError> {
         let mut tx = self.begin_write().await?;
-        let before = locked_policy(&mut tx, t.id(), id).await?;
+        let before = read_policy(&mut tx, t.id(), id).await?;
         if before.version != if_match {
             return Err(StoreError::Stale);
         }
@@ -276,7 +277,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale);
         }
-        let after = locked_policy(&mut tx, t.id(), id).await?;
+        let after = read_policy(&mut tx, t.id(), id).await?;
         append(
             &mut tx,
             ctx,

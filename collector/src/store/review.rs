@@ -346,10 +346,12 @@ impl Store {
         let reviews = sqlx::query(
             "SELECT r.id, r.previous_status, r.status, r.reviewer_id, u.email, r.comment,
                  r.revision, r.at
-             FROM evidence_reviews r LEFT JOIN users u ON u.id = r.reviewer_id
-             WHERE r.evidence_id = $1 ORDER BY r.id",
+             FROM evidence_reviews r JOIN evidence e ON e.id = r.evidence_id
+             LEFT JOIN users u ON u.id = r.reviewer_id
+             WHERE r.evidence_id = $1 AND e.tenant_id = $2 ORDER BY r.id",
         )
         .bind(id)
+        .bind(t.id())
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -370,10 +372,12 @@ impl Store {
         let revisions = sqlx::query(
             "SELECT r.version, r.result_status, b.id, r.created_at
              FROM evidence_revisions r JOIN batches b ON b.number = r.batch_number
-             WHERE r.evidence_id = $1 AND r.created_at >= $2 AND r.created_at <= $3
+             WHERE r.evidence_id = $1 AND b.tenant_id = $2
+                 AND r.created_at >= $3 AND r.created_at <= $4
              ORDER BY r.version",
         )
         .bind(id)
+        .bind(t.id())
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -463,6 +467,8 @@ impl Store {
         let batch_sha256: String = r.try_get(4)?;
         let sha256_matches = citadel_wire::sha256_hex(&raw) == batch_sha256;
         let mut problems = Vec::new();
+        // The result through the one reader of signed revisions (it reads the
+        // payload again: a second read of one batch, for one revision view).
         let result = match self.evidence_revision(id, version).await {
             Ok(rev) => rev.map(|rev| rev.result),
             Err(StoreError::Unreadable(why)) => {
@@ -584,9 +590,10 @@ impl Store {
         )
         .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE e.id = $1"
+            "SELECT {COLUMNS} FROM {FROM} WHERE e.id = $1 AND e.tenant_id = $2"
         )))
         .bind(id)
+        .bind(t.id())
         .fetch_one(&mut *tx)
         .await?;
         let after = evidence_row(&row)?;
