@@ -12,10 +12,16 @@
 
 pub mod admin;
 pub mod audit_log;
+pub mod controls;
+pub mod edit;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod fleet;
+pub mod frameworks;
+pub mod mappings;
 pub mod page;
+pub mod policies;
 pub mod session;
 pub mod tokens;
 
@@ -95,6 +101,60 @@ pub fn router() -> Router<AppState> {
             get(fleet::list_integrations),
         )
         .route("/api/v1/audit-log", get(audit_log::list))
+        .route(
+            "/api/v1/tenants/{tenant}/controls",
+            get(controls::list_controls),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/controls/{id}",
+            get(controls::get_control).patch(controls::patch_control),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/controls/{id}/evidence/approve",
+            post(evidence::approve_control_evidence),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/policies",
+            get(policies::list_policies),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/policies/{id}",
+            get(policies::get_policy).patch(policies::patch_policy),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/frameworks",
+            get(frameworks::list_frameworks),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/frameworks/{framework}",
+            get(frameworks::get_framework),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/frameworks/{framework}/requirements/{ref}/assessment",
+            get(frameworks::get_assessment).put(frameworks::put_assessment),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings",
+            get(mappings::list_mappings)
+                .post(mappings::add_mapping)
+                .delete(mappings::remove_mapping),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/evidence",
+            get(evidence::list_evidence),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/evidence/{id}",
+            get(evidence::get_evidence),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/evidence/{id}/revisions/{version}",
+            get(evidence::get_revision),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/evidence/{id}/review",
+            post(evidence::review_evidence),
+        )
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(security_headers))
@@ -188,6 +248,13 @@ impl utoipa::Modify for Security {
         fleet::list_agents, fleet::revoke_agent, fleet::list_enrollment_tokens,
         fleet::create_enrollment_token, fleet::revoke_enrollment_token, fleet::list_integrations,
         audit_log::list,
+        controls::list_controls, controls::get_control, controls::patch_control,
+        policies::list_policies, policies::get_policy, policies::patch_policy,
+        frameworks::list_frameworks, frameworks::get_framework,
+        frameworks::get_assessment, frameworks::put_assessment,
+        mappings::list_mappings, mappings::add_mapping, mappings::remove_mapping,
+        evidence::list_evidence, evidence::get_evidence, evidence::get_revision,
+        evidence::review_evidence, evidence::approve_control_evidence,
     ),
     modifiers(&Security),
     tags(
@@ -196,10 +263,18 @@ impl utoipa::Modify for Security {
         (name = "tokens", description = "API tokens"),
         (name = "fleet", description = "Agents, enrollment tokens, integrations"),
         (name = "audit", description = "The audit trail"),
+        (name = "controls", description = "Applied controls: posture, links, hand-edited status"),
+        (name = "policies", description = "Policies and their workflow"),
+        (name = "frameworks", description = "Frameworks: scan posture, coverage, requirement assessments and the compliance score"),
+        (name = "mappings", description = "Control → requirement mappings, automatic and manual"),
+        (name = "evidence", description = "Evidence review: the auditor's queue, signed revisions, decisions"),
         (name = "meta", description = "This document"),
     )
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod compliance_tests;
 
 #[cfg(test)]
 mod tests {

@@ -3,18 +3,27 @@
 //! `$N` placeholders, which both backends accept.
 
 mod agents;
+pub mod assessments;
 pub mod audit;
 mod batches;
 mod bulk;
 mod catalog;
+pub mod controls;
 mod enrollment;
 mod evidence;
 mod findings;
 pub mod fleet;
 mod framework;
+pub mod frameworks;
 mod mapping;
+pub mod mappings;
 pub mod page;
-mod results;
+pub mod policies;
+pub(crate) mod results;
+pub mod review;
+pub(crate) mod sql;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 
 use sqlx::AnyPool;
@@ -65,6 +74,10 @@ pub enum StoreError {
     /// The change is not allowed from the object's current state.
     #[error("{0}")]
     Refused(String),
+    /// The request names something that does not exist or cannot be used
+    /// (a requirement or control in a request body).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Which database is behind the pool.

@@ -115,6 +115,7 @@ impl From<StoreError> for ApiError {
                 "the object changed since you read it; read it again and retry",
             ),
             StoreError::Refused(why) => Self::new(StatusCode::CONFLICT, "refused", why),
+            StoreError::Invalid(why) => Self::invalid(why),
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "unavailable",
