@@ -697,3 +697,38 @@ impl Collector {
         Ok(())
     }
 }
+
+impl Enrolled {
+    /// Enroll another agent, for tenant `tenant`; returns its identity.
+    pub fn enroll_another(
+        &self,
+        tenant: &str,
+    ) -> anyhow::Result<citadel_agent::identity::Identity> {
+        let dir = self.work.path().join(format!("agent-{tenant}"));
+        let agent = Agent::new(&dir, "http://127.0.0.1:9", &["us-east-1"])?;
+        let out = agent.enroll(&self.collector.api_url(), &self.collector.token(tenant)?)?;
+        if !out.status.success() {
+            bail!(
+                "enrollment failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(citadel_agent::identity::Identity::load(&dir.join("state"))?)
+    }
+
+    /// POST signed bytes as `identity`; returns the status and JSON reply.
+    pub async fn post_as(
+        &self,
+        identity: &citadel_agent::identity::Identity,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let client = citadel_agent::tls::mtls_client(identity)?;
+        let resp = client
+            .post(format!("{}/v1/batches", self.collector.ingest_url()))
+            .body(body)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+}
