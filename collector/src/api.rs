@@ -11,10 +11,16 @@
 //! handlers at `/api/v1/openapi.json`.
 
 pub mod admin;
+pub mod assets;
+pub mod checks;
 pub mod error;
 pub mod extract;
+pub mod filter;
+pub mod findings;
 pub mod fleet;
 pub mod page;
+pub mod scans;
+pub mod scf;
 pub mod session;
 pub mod tokens;
 
@@ -93,6 +99,35 @@ pub fn router() -> Router<AppState> {
             "/api/v1/tenants/{tenant}/integrations",
             get(fleet::list_integrations),
         )
+        .route("/api/v1/tenants/{tenant}/assets", get(assets::list_assets))
+        .route(
+            "/api/v1/tenants/{tenant}/assets/{id}",
+            get(assets::get_asset),
+        )
+        .route("/api/v1/tenants/{tenant}/checks", get(checks::list_checks))
+        .route(
+            "/api/v1/tenants/{tenant}/results",
+            get(findings::list_results),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/results/{id}",
+            get(findings::get_result),
+        )
+        .route("/api/v1/tenants/{tenant}/batches", get(scans::list_batches))
+        .route(
+            "/api/v1/tenants/{tenant}/batches/{id}",
+            get(scans::get_batch),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/batches/{id}/raw",
+            get(scans::get_batch_raw),
+        )
+        .route("/api/v1/tenants/{tenant}/scans", get(scans::list_scans))
+        .route(
+            "/api/v1/tenants/{tenant}/scans/{scan_id}",
+            get(scans::get_scan),
+        )
+        .route("/api/v1/scf-controls", get(scf::list_scf_controls))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(security_headers))
@@ -184,6 +219,10 @@ impl utoipa::Modify for Security {
         tokens::list_tokens, tokens::create_token, tokens::revoke_token,
         fleet::list_agents, fleet::revoke_agent, fleet::list_enrollment_tokens,
         fleet::create_enrollment_token, fleet::revoke_enrollment_token, fleet::list_integrations,
+        assets::list_assets, assets::get_asset, checks::list_checks,
+        findings::list_results, findings::get_result,
+        scans::list_batches, scans::get_batch, scans::get_batch_raw, scans::list_scans,
+        scans::get_scan, scf::list_scf_controls,
     ),
     modifiers(&Security),
     tags(
@@ -191,6 +230,10 @@ impl utoipa::Modify for Security {
         (name = "admin", description = "Tenants, users, grants"),
         (name = "tokens", description = "API tokens"),
         (name = "fleet", description = "Agents, enrollment tokens, integrations"),
+        (name = "inventory", description = "Assets and the checks agents declared"),
+        (name = "findings", description = "Check results and their history"),
+        (name = "scans", description = "Stored batches (signed bytes included) and scans"),
+        (name = "catalog", description = "The SCF control catalog"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -2,15 +2,23 @@
 //! through sqlx's `Any` driver so every query is written once. Queries use
 //! `$N` placeholders, which both backends accept.
 
+pub mod assets;
 pub mod audit;
 mod batches;
 pub(crate) mod bulk;
 mod catalog;
+pub mod checks;
 mod enrollment;
 mod evidence;
+pub mod findings;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod fleet;
 pub mod page;
+pub(crate) mod query;
 pub(crate) mod results;
+pub mod scans;
+pub mod scf;
 pub mod users;
 
 use sqlx::AnyPool;
