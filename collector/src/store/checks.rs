@@ -133,3 +133,57 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use citadel_wire::Status;
+
+    use super::*;
+    use crate::store::fixture::{self, CHECKS, T0, World, on_both_databases};
+
+    on_both_databases!(checks_count_their_results);
+
+    /// Counts of check `c` over `(seq, asset)` observations.
+    fn expected(c: usize, seen: &[(u64, usize)]) -> StatusCounts {
+        let mut n = StatusCounts::default();
+        for &(seq, a) in seen {
+            match fixture::status(seq, a, c) {
+                Status::Pass => n.pass += 1,
+                Status::Fail => n.fail += 1,
+                Status::Error => n.error += 1,
+                Status::NotApplicable => n.not_applicable += 1,
+            }
+        }
+        n
+    }
+
+    async fn checks_count_their_results(w: World) {
+        let s = &w.store;
+        let acme = s.checks(&w.acme.access).await.unwrap();
+        assert_eq!(
+            acme.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            CHECKS
+        );
+        let seen = [(2, 0), (1, 1), (2, 2), (2, 3), (2, 4)];
+        for (c, row) in acme.iter().enumerate() {
+            assert_eq!(row.results, expected(c, &seen), "{}", row.id);
+        }
+        assert_eq!(acme[0].severity, "high");
+        assert_eq!(acme[0].requirements["soc2"], vec!["cc_6_1".to_string()]);
+
+        // The auditor's window leaves out asset 1, last observed by scan 1.
+        let auditor = w.acme.auditor(&["soc2"], T0 + 1500, i64::MAX);
+        for (c, row) in s.checks(&auditor).await.unwrap().iter().enumerate() {
+            assert_eq!(row.results, expected(c, &[(2, 0), (2, 2), (2, 3), (2, 4)]));
+        }
+        let before = w.acme.auditor(&["soc2"], 0, T0);
+        let none = s.checks(&before).await.unwrap();
+        assert_eq!(none.len(), CHECKS.len(), "the catalog itself has no time");
+        assert!(none.iter().all(|c| c.results == StatusCounts::default()));
+
+        // Beta counts its own results only.
+        for (c, row) in s.checks(&w.beta.access).await.unwrap().iter().enumerate() {
+            assert_eq!(row.results, expected(c, &[(1, 0), (1, 2), (1, 3)]));
+        }
+    }
+}

@@ -448,3 +448,439 @@ impl Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+
+    use super::*;
+    use crate::store::fixture::{CHECKS, T0, World, on_both_databases, walk};
+
+    on_both_databases!(
+        results_filters,
+        results_sorts_and_pages,
+        result_detail_history_evidence,
+        results_within_auditor_window,
+    );
+
+    async fn list(w: &World, t: &TenantAccess, filter: FindingFilter) -> Vec<FindingRow> {
+        w.store
+            .findings(t, &filter, FindingSort::Id, &PageRequest::first(500))
+            .await
+            .unwrap()
+    }
+
+    /// (asset external index, check index) of each row, from its texts.
+    fn cells(rows: &[FindingRow]) -> Vec<(String, String)> {
+        rows.iter()
+            .map(|r| {
+                let asset = r.asset_source_id.rsplit('/').next().unwrap().to_string();
+                (asset, r.check_id.clone())
+            })
+            .collect()
+    }
+
+    async fn results_filters(w: World) {
+        let t = &w.acme.access;
+        let f = FindingFilter::default;
+        let all = list(&w, t, f()).await;
+        assert_eq!(all.len(), 20);
+        assert!(all.windows(2).all(|p| p[0].id < p[1].id));
+        let beta = list(&w, &w.beta.access, f()).await;
+        assert_eq!(beta.len(), 12);
+        assert!(beta.iter().all(|b| all.iter().all(|a| a.id != b.id)));
+        let scan2 = w.acme.batches[1].0.batch_id.to_string();
+        let a0 = all
+            .iter()
+            .find(|r| r.asset_source_id.ends_with("x-0000"))
+            .unwrap();
+        assert_eq!(a0.batch_id, scan2);
+        assert_eq!(a0.first_seen_at, T0 + 1000);
+        assert_eq!(a0.observed_at, T0 + 2000);
+        assert!(a0.check_title.starts_with("Fixture check"));
+
+        let n = async |filter: FindingFilter| list(&w, t, filter).await.len();
+        for status in [
+            ResultStatus::Pass,
+            ResultStatus::Fail,
+            ResultStatus::Error,
+            ResultStatus::NotApplicable,
+        ] {
+            let rows = list(
+                &w,
+                t,
+                FindingFilter {
+                    status: Some(status),
+                    ..f()
+                },
+            )
+            .await;
+            let want = all.iter().filter(|r| r.status == status.as_str()).count();
+            assert!(want > 0);
+            assert_eq!(rows.len(), want);
+            assert!(rows.iter().all(|r| r.status == status.as_str()));
+        }
+        let critical = list(
+            &w,
+            t,
+            FindingFilter {
+                severity: Some(SeverityLevel::Critical),
+                ..f()
+            },
+        );
+        assert!(critical.await.iter().all(|r| r.check_id == CHECKS[1]));
+        let check = |c: &str| FindingFilter {
+            check: Some(c.into()),
+            ..f()
+        };
+        assert_eq!(n(check(CHECKS[0])).await, 5);
+        assert_eq!(n(check("check_alph")).await, 0, "exact");
+        let asset2 = w.acme.asset_id(&w.store, 2).await;
+        let rows = list(
+            &w,
+            t,
+            FindingFilter {
+                asset: Some(asset2),
+                ..f()
+            },
+        )
+        .await;
+        assert_eq!(rows.len(), 4);
+        assert!(
+            rows.iter()
+                .all(|r| r.asset_id == asset2 && r.asset_kind == "ec2:instance")
+        );
+        let beta2 = w.beta.asset_id(&w.store, 2).await;
+        assert_eq!(
+            n(FindingFilter {
+                asset: Some(beta2),
+                ..f()
+            })
+            .await,
+            0,
+            "beta's asset"
+        );
+        assert_eq!(
+            n(FindingFilter {
+                region: Some("eu-west-1".into()),
+                ..f()
+            })
+            .await,
+            4
+        );
+        assert_eq!(
+            n(FindingFilter {
+                kind: Some("ec2:volume".into()),
+                ..f()
+            })
+            .await,
+            12
+        );
+        let both = FindingFilter {
+            status: Some(ResultStatus::Fail),
+            check: Some(CHECKS[0].into()),
+            ..f()
+        };
+        let rows = list(&w, t, both).await;
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter()
+                .all(|r| r.status == "fail" && r.check_id == CHECKS[0])
+        );
+
+        // Controls and frameworks: each fixture check has a requirement
+        // control of its own, mapped to its one requirement.
+        let control: i64 = sqlx::query_scalar(
+            "SELECT c.id FROM applied_controls c
+             JOIN applied_control_checks k ON k.applied_control_id = c.id
+             WHERE c.tenant_id = $1 AND k.check_id = $2",
+        )
+        .bind(t.id())
+        .bind(CHECKS[1])
+        .fetch_one(w.store.pool())
+        .await
+        .unwrap();
+        let rows = list(
+            &w,
+            t,
+            FindingFilter {
+                control: Some(control),
+                ..f()
+            },
+        )
+        .await;
+        assert_eq!(rows.len(), 5);
+        assert!(rows.iter().all(|r| r.check_id == CHECKS[1]));
+        assert_eq!(
+            n(FindingFilter {
+                control: Some(control),
+                ..f()
+            })
+            .await,
+            5,
+            "same again"
+        );
+        assert_eq!(
+            n(FindingFilter {
+                control: Some(control),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        let beta_control = list(
+            &w,
+            &w.beta.access,
+            FindingFilter {
+                control: Some(control),
+                ..f()
+            },
+        );
+        assert!(beta_control.await.is_empty(), "acme's control");
+        let fw = |fw: &str, req: Option<&str>| FindingFilter {
+            framework: Some(fw.into()),
+            requirement: req.map(Into::into),
+            ..f()
+        };
+        let soc2 = list(&w, t, fw("soc2", None)).await;
+        assert_eq!(soc2.len(), 10);
+        assert!(
+            soc2.iter()
+                .all(|r| r.check_id == CHECKS[0] || r.check_id == CHECKS[1])
+        );
+        let cc61 = list(&w, t, fw("soc2", Some("CC6.1"))).await;
+        assert_eq!(cc61.len(), 5);
+        assert!(cc61.iter().all(|r| r.check_id == CHECKS[0]));
+        assert_eq!(n(fw("soc2", Some("CC6.6"))).await, 5);
+        assert_eq!(n(fw("soc2", Some("CC9.9"))).await, 0);
+        let pci = list(&w, t, fw("pci_dss_4.0.1", None)).await;
+        assert_eq!(pci.len(), 5);
+        assert!(pci.iter().all(|r| r.check_id == CHECKS[2]));
+        assert_eq!(n(fw("nist_csf_2.0", None)).await, 0);
+        let auditor = w.acme.auditor(&["soc2"], i64::MIN, i64::MAX);
+        assert_eq!(list(&w, &auditor, fw("soc2", None)).await.len(), 10);
+        assert!(
+            list(&w, &auditor, fw("pci_dss_4.0.1", None))
+                .await
+                .is_empty(),
+            "out of scope"
+        );
+
+        // Search: status text, asset source id, check id; wildcards are literal.
+        let q = |q: &str| FindingFilter {
+            q: Some(q.into()),
+            ..f()
+        };
+        let done = list(&w, t, q("0%")).await;
+        assert_eq!(cells(&done), vec![("x-0002".into(), CHECKS[3].to_string())]);
+        assert_eq!(n(q("0_0")).await, 0, "_ is no wildcard");
+        assert_eq!(n(q("X-0003")).await, 4, "asset source id, ignoring case");
+        assert_eq!(n(q("CHECK_ALPHA")).await, 5);
+        assert_eq!(n(q("checked by")).await, 19);
+    }
+
+    fn rank(r: &FindingRow) -> i64 {
+        severity_rank(&r.severity)
+    }
+
+    async fn results_sorts_and_pages(w: World) {
+        let t = &w.acme.access;
+        let all = list(&w, t, FindingFilter::default()).await;
+        let ordered = |mut rows: Vec<FindingRow>, sort: FindingSort| {
+            match sort {
+                FindingSort::Id => rows.sort_by_key(|r| r.id),
+                FindingSort::IdDesc => rows.sort_by_key(|r| Reverse(r.id)),
+                FindingSort::Severity => rows.sort_by_key(|r| (rank(r), r.id)),
+                FindingSort::Check => {
+                    rows.sort_by(|a, b| (&a.check_id, a.id).cmp(&(&b.check_id, b.id)))
+                }
+                FindingSort::Observed => rows.sort_by_key(|r| (Reverse(r.observed_at), r.id)),
+            }
+            rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        let sorts = [
+            FindingSort::Id,
+            FindingSort::IdDesc,
+            FindingSort::Severity,
+            FindingSort::Check,
+            FindingSort::Observed,
+        ];
+        for sort in sorts {
+            let fetch = async |req: PageRequest| {
+                w.store
+                    .findings(t, &FindingFilter::default(), sort, &req)
+                    .await
+                    .unwrap()
+            };
+            let one = ordered(fetch(PageRequest::first(500)).await, FindingSort::Id);
+            assert_eq!(one, ordered(all.clone(), FindingSort::Id));
+            let want = ordered(all.clone(), sort);
+            for limit in [1, 3, 7] {
+                let got = walk(limit, sort.as_str(), fetch, |r| (sort.key(r), r.id)).await;
+                let got: Vec<i64> = got.iter().map(|r| r.id).collect();
+                assert_eq!(got, want, "{sort:?} in pages of {limit}");
+            }
+            // Filtered too: failing results in this order.
+            let failing = FindingFilter {
+                status: Some(ResultStatus::Fail),
+                ..Default::default()
+            };
+            let got = walk(
+                2,
+                sort.as_str(),
+                async |req: PageRequest| w.store.findings(t, &failing, sort, &req).await.unwrap(),
+                |r| (sort.key(r), r.id),
+            )
+            .await;
+            let want = ordered(
+                all.iter().filter(|r| r.status == "fail").cloned().collect(),
+                sort,
+            );
+            assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), want);
+        }
+        // Ties: several results share a severity and an observation time.
+        assert!(all.iter().filter(|r| r.observed_at == T0 + 2000).count() > 3);
+
+        // A cursor of one sort is refused by another (the API checks the
+        // sort name it carries; the store checks the key's shape).
+        let req = crate::api::page::request(Some(2), None, "severity").unwrap();
+        let rows = w
+            .store
+            .findings(t, &FindingFilter::default(), FindingSort::Severity, &req)
+            .await
+            .unwrap();
+        let page = crate::api::page::page(rows, &req, "severity", |r| {
+            (FindingSort::Severity.key(r), r.id)
+        });
+        let cursor = page.next_cursor.unwrap();
+        for other in ["id", "-id", "check", "observed"] {
+            let refused = crate::api::page::request(Some(2), Some(&cursor), other).unwrap_err();
+            assert_eq!(refused.code(), "bad_cursor");
+        }
+        let by_id = Cursor {
+            key: None,
+            id: all[0].id,
+        };
+        let by_check = Cursor {
+            key: Some("check_alpha".into()),
+            id: all[0].id,
+        };
+        assert!(!FindingSort::Check.accepts(&by_id));
+        assert!(!FindingSort::Severity.accepts(&by_check));
+        assert!(!FindingSort::Observed.accepts(&by_check));
+        assert!(!FindingSort::Id.accepts(&by_check));
+        assert!(FindingSort::Severity.accepts(&Cursor {
+            key: Some("2".into()),
+            id: 1
+        }));
+        assert!(!FindingSort::Severity.accepts(&Cursor {
+            key: Some("9".into()),
+            id: 1
+        }));
+        for (sort, after) in [
+            (FindingSort::Check, by_id),
+            (FindingSort::Severity, by_check),
+        ] {
+            let req = PageRequest {
+                after: Some(after),
+                limit: 5,
+            };
+            let refused = w
+                .store
+                .findings(t, &FindingFilter::default(), sort, &req)
+                .await;
+            assert!(matches!(refused, Err(StoreError::Refused(_))));
+        }
+    }
+
+    async fn result_detail_history_evidence(w: World) {
+        let s = &w.store;
+        let t = &w.acme.access;
+        let all = list(&w, t, FindingFilter::default()).await;
+        let find = |asset: &str, check: &str| {
+            all.iter()
+                .find(|r| r.asset_source_id.ends_with(asset) && r.check_id == check)
+                .unwrap()
+                .id
+        };
+        let (scan1, scan2) = (
+            w.acme.batches[0].0.batch_id.to_string(),
+            w.acme.batches[1].0.batch_id.to_string(),
+        );
+        // Asset 0's statuses move on in the rescan: pass → fail for check 0.
+        let changed = find("x-0000", CHECKS[0]);
+        let d = s.finding(t, changed).await.unwrap().unwrap();
+        assert_eq!(d.result.status, "fail");
+        assert_eq!(d.observations, 2);
+        assert_eq!(d.evidence_id, Some(changed));
+        let history: Vec<_> = d
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    h.previous_status.as_deref(),
+                    h.status.as_str(),
+                    h.batch_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            history,
+            vec![
+                (None, "pass", scan1.as_str()),
+                (Some("pass"), "fail", scan2.as_str())
+            ]
+        );
+        assert_eq!(d.history[1].changed_at, T0 + 2000);
+
+        // Unchanged: one entry, two observations.
+        let same = s
+            .finding(t, find("x-0002", CHECKS[0]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(same.history.len(), 1);
+        assert_eq!(same.observations, 2);
+
+        // Another tenant's result does not exist for beta.
+        assert!(s.finding(&w.beta.access, changed).await.unwrap().is_none());
+        assert!(s.finding(t, i64::MAX).await.unwrap().is_none());
+
+        // Auditors: the history within the window; nothing observed after it.
+        let late = w.acme.auditor(&["soc2"], T0 + 1500, i64::MAX);
+        let d = s.finding(&late, changed).await.unwrap().unwrap();
+        assert_eq!(d.history.len(), 1);
+        assert_eq!(d.history[0].status, "fail");
+        let early = w.acme.auditor(&["soc2"], 0, T0 + 1500);
+        assert!(s.finding(&early, changed).await.unwrap().is_none());
+    }
+
+    async fn results_within_auditor_window(w: World) {
+        let t = &w.acme.access;
+        let late = w.acme.auditor(&["soc2"], T0 + 1500, i64::MAX);
+        let rows = list(&w, &late, FindingFilter::default()).await;
+        assert_eq!(rows.len(), 16);
+        assert!(rows.iter().all(|r| r.observed_at >= T0 + 1500));
+        let first_scan = w.acme.auditor(&["soc2"], T0 + 1000, T0 + 1001);
+        let rows = list(&w, &first_scan, FindingFilter::default()).await;
+        assert_eq!(rows.len(), 4, "asset 1's results, last observed by scan 1");
+        assert!(rows.iter().all(|r| r.asset_region == "eu-west-1"));
+        // Every sort keeps to the window across pages.
+        for sort in [FindingSort::Severity, FindingSort::Observed] {
+            let got = walk(
+                3,
+                sort.as_str(),
+                async |req: PageRequest| {
+                    w.store
+                        .findings(&late, &FindingFilter::default(), sort, &req)
+                        .await
+                        .unwrap()
+                },
+                |r| (sort.key(r), r.id),
+            )
+            .await;
+            assert_eq!(got.len(), 16);
+        }
+        assert_eq!(list(&w, t, FindingFilter::default()).await.len(), 20);
+    }
+}

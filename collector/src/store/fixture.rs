@@ -30,7 +30,9 @@ pub(crate) const T0: i64 = 1_767_225_600_000;
 /// The fixture's check ids, in id order.
 pub(crate) const CHECKS: [&str; 4] = ["check_alpha", "check_bravo", "check_charlie", "check_delta"];
 
-static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::bundled().expect("bundled catalog"));
+/// The bundled catalog, parsed once for all tests.
+pub(crate) static CATALOG: LazyLock<Catalog> =
+    LazyLock::new(|| Catalog::bundled().expect("bundled catalog"));
 
 /// The part of the bundled catalog the fixture stores (importing all of it
 /// took most of a test's time): the frameworks without their requirement
@@ -245,7 +247,8 @@ fn scan(
 }
 
 impl Tenant {
-    async fn new(store: &Store, name: &str, key_byte: u8) -> Self {
+    /// A tenant `name` with an agent signing with key `[key_byte; 32]`.
+    pub(crate) async fn new(store: &Store, name: &str, key_byte: u8) -> Self {
         let key = SigningKey::from_bytes(&[key_byte; 32]);
         let (id, peer) = crate::bench::enroll(store, name, &key).await.unwrap();
         Self {
@@ -258,16 +261,21 @@ impl Tenant {
         }
     }
 
-    /// Sign and ingest a scan of `assets` with `edges`.
-    async fn scan(&mut self, store: &Store, assets: &[usize], edges: &[(usize, &str, usize)]) {
+    /// The agent's next batch: a complete scan of `assets` (fixture indices)
+    /// with `edges`, by every fixture check.
+    pub(crate) fn next_batch(&mut self, assets: &[usize], edges: &[(usize, &str, usize)]) -> Batch {
         self.seq += 1;
-        let batch = scan(
+        scan(
             &self.peer.agent_id,
             self.seq,
-            self.prev.take(),
+            self.prev.clone(),
             assets,
             edges,
-        );
+        )
+    }
+
+    /// Sign and ingest `batch` (made by [`Self::next_batch`]).
+    pub(crate) async fn ingest(&mut self, store: &Store, batch: Batch) -> IngestSummary {
         let bytes = citadel_wire::sign(&batch, &self.key).unwrap();
         let (_, outcome) = crate::ingest::ingest(store, &CATALOG, &self.peer, &bytes)
             .await
@@ -276,9 +284,15 @@ impl Tenant {
             panic!("fixture batch not accepted")
         };
         self.prev = Some(citadel_wire::sha256_hex(&bytes));
-        self.batches.push((batch, bytes, summary));
+        self.batches.push((batch, bytes, summary.clone()));
         // Receipt times differ between batches (auditor windows cut on them).
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        summary
+    }
+
+    async fn scan(&mut self, store: &Store, assets: &[usize], edges: &[(usize, &str, usize)]) {
+        let batch = self.next_batch(assets, edges);
+        self.ingest(store, batch).await;
     }
 
     /// An auditor's access to this tenant: `frameworks`, window `from..=to`.

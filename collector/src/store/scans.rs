@@ -388,3 +388,285 @@ fn scan_of(scan_id: String, parts: &[(BatchRow, IngestSummary, i64)]) -> Option<
         scan_id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixture::{Tenant, World, on_both_databases, walk};
+
+    on_both_databases!(batches_newest_first_with_bytes, scans_sum_their_parts);
+
+    async fn received(s: &Store, id: &str) -> i64 {
+        sqlx::query_scalar("SELECT received_at FROM batches WHERE id = $1")
+            .bind(id)
+            .fetch_one(s.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn batches_newest_first_with_bytes(w: World) {
+        let s = &w.store;
+        let t = &w.acme.access;
+        let ids: Vec<String> = w
+            .acme
+            .batches
+            .iter()
+            .map(|b| b.0.batch_id.to_string())
+            .collect();
+        let listed = s.batches(t, &PageRequest::first(50)).await.unwrap();
+        let newest_first: Vec<&str> = listed.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(newest_first, vec![ids[1].as_str(), ids[0].as_str()]);
+        let paged = walk(
+            1,
+            "-number",
+            async |req: PageRequest| s.batches(t, &req).await.unwrap(),
+            |b| (None, b.number),
+        )
+        .await;
+        assert_eq!(
+            paged.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+            newest_first
+        );
+        let (batch, bytes, summary) = &w.acme.batches[1];
+        let b = &listed[0];
+        assert_eq!(
+            (b.seq, b.agent_id.as_str()),
+            (2, w.acme.peer.agent_id.as_str())
+        );
+        assert_eq!(b.integration, "main");
+        assert_eq!(b.scan_id, batch.scan_id.to_string());
+        assert_eq!(b.sha256, citadel_wire::sha256_hex(bytes));
+        assert_eq!(b.prev.as_deref(), Some(listed[1].sha256.as_str()));
+        assert_eq!(
+            (b.started_at, b.finished_at),
+            (batch.started_at, batch.finished_at)
+        );
+        assert!(b.complete && b.number > listed[1].number);
+        let counts = b.results;
+        assert_eq!(
+            (counts.pass + counts.fail + counts.error + counts.not_applicable) as u64,
+            summary.results
+        );
+        assert_eq!(counts.fail as u64, summary.failed);
+
+        let detail = s.batch(t, &ids[1]).await.unwrap().unwrap();
+        assert_eq!(&detail.summary, summary);
+        assert_eq!(detail.batch.id, ids[1]);
+        let (raw, sha) = s.batch_raw(t, &ids[1]).await.unwrap().unwrap();
+        assert_eq!(&raw, bytes, "the signed bytes as received");
+        assert_eq!(sha, citadel_wire::sha256_hex(&raw));
+
+        // Beta sees its own batch only.
+        let beta = s
+            .batches(&w.beta.access, &PageRequest::first(50))
+            .await
+            .unwrap();
+        assert_eq!(beta.len(), 1);
+        assert_eq!(beta[0].id, w.beta.batches[0].0.batch_id.to_string());
+        assert!(s.batch(&w.beta.access, &ids[0]).await.unwrap().is_none());
+        assert!(
+            s.batch_raw(&w.beta.access, &ids[0])
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Auditors: batches received within the window.
+        let second = received(s, &ids[1]).await;
+        let late = w.acme.auditor(&["soc2"], second, i64::MAX);
+        let seen = s.batches(&late, &PageRequest::first(50)).await.unwrap();
+        assert_eq!(
+            seen.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+            vec![ids[1].as_str()]
+        );
+        assert!(s.batch(&late, &ids[0]).await.unwrap().is_none());
+        assert!(s.batch_raw(&late, &ids[0]).await.unwrap().is_none());
+        assert!(s.batch_raw(&late, &ids[1]).await.unwrap().is_some());
+    }
+
+    async fn scans_sum_their_parts(w: World) {
+        let s = &w.store;
+        let t = &w.acme.access;
+        let scans = s.scans(t, &PageRequest::first(50)).await.unwrap();
+        let scan_ids: Vec<String> = w
+            .acme
+            .batches
+            .iter()
+            .map(|b| b.0.scan_id.to_string())
+            .collect();
+        assert_eq!(
+            scans.iter().map(|s| s.scan_id.as_str()).collect::<Vec<_>>(),
+            vec![scan_ids[1].as_str(), scan_ids[0].as_str()]
+        );
+        let paged = walk(
+            1,
+            "-last-part",
+            async |req: PageRequest| s.scans(t, &req).await.unwrap(),
+            |s| (None, s.last_number),
+        )
+        .await;
+        assert_eq!(paged.len(), 2);
+        assert_eq!(paged[0].scan_id, scan_ids[1]);
+
+        let (batch, _, first) = &w.acme.batches[0];
+        let one = &scans[1];
+        assert!(one.success);
+        assert_eq!(
+            one.message,
+            format!("Scan complete: {} issues found", first.failed)
+        );
+        assert_eq!(
+            (
+                one.assets_created,
+                one.assets_updated,
+                one.assets_deactivated
+            ),
+            (5, 0, 0)
+        );
+        assert_eq!(one.total_assets, 4, "active assets of the integration now");
+        assert_eq!(one.relationships_created, 2);
+        assert_eq!(
+            (one.results_created, one.arns_skipped, one.checks_executed),
+            (20, 0, 4)
+        );
+        assert_eq!(
+            (
+                one.checks_passed,
+                one.checks_failed,
+                one.checks_error,
+                one.checks_not_applicable
+            ),
+            (
+                first.passed,
+                first.failed,
+                first.errors,
+                first.not_applicable
+            )
+        );
+        assert_eq!(
+            one.checks_passed + one.checks_failed + one.checks_error + one.checks_not_applicable,
+            20
+        );
+        assert_eq!(one.controls_created, first.controls_created);
+        assert_eq!(
+            one.controls_updated,
+            first.controls - first.controls_created
+        );
+        assert_eq!((one.evidence_created, one.evidence_updated), (20, 0));
+        assert_eq!((one.snapshots_captured, one.snapshots_failed), (20, 0));
+        assert_eq!(one.history_entries_created, 20);
+        assert!((one.duration_seconds - 60.5).abs() < 1e-9);
+        assert_eq!(one.batch_ids, vec![batch.batch_id.to_string()]);
+        assert_eq!((one.integration.as_str(), one.complete), ("main", true));
+        assert_eq!(
+            (one.started_at, one.finished_at),
+            (batch.started_at, batch.finished_at)
+        );
+
+        let two = &scans[0];
+        assert_eq!(
+            (
+                two.assets_created,
+                two.assets_updated,
+                two.assets_deactivated
+            ),
+            (0, 4, 1)
+        );
+        assert_eq!(two.relationships_created, 0);
+        assert_eq!((two.evidence_created, two.evidence_updated), (0, 16));
+        assert_eq!(
+            two.history_entries_created, 4,
+            "asset 0's statuses moved on"
+        );
+        assert_eq!(two.controls_created, 0);
+        assert_eq!(two.controls_updated, w.acme.batches[1].2.controls);
+
+        let again = s.scan(t, &scan_ids[0]).await.unwrap().unwrap();
+        assert_eq!(again.batch_ids, one.batch_ids);
+        assert!(
+            s.scan(&w.beta.access, &scan_ids[0])
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            s.scans(&w.beta.access, &PageRequest::first(50))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let second = received(s, &w.acme.batches[1].0.batch_id.to_string()).await;
+        let late = w.acme.auditor(&["soc2"], second, i64::MAX);
+        let seen = s.scans(&late, &PageRequest::first(50)).await.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].scan_id, scan_ids[1]);
+        assert!(s.scan(&late, &scan_ids[0]).await.unwrap().is_none());
+
+        // Policies: a check with a curated SCF control matches templates;
+        // the second scan finds their policies made and skips them.
+        let mut gamma = Tenant::new(s, "gamma", 9).await;
+        let curated = |mut b: citadel_wire::Batch| {
+            b.checks.truncate(1);
+            b.checks[0].id = "ec2_ebs_volume_encryption".into();
+            b.results
+                .retain(|r| r.check_id == crate::store::fixture::CHECKS[0]);
+            for r in &mut b.results {
+                r.check_id = "ec2_ebs_volume_encryption".into();
+            }
+            b
+        };
+        let b = curated(gamma.next_batch(&[0, 4], &[]));
+        let first = gamma.ingest(s, b).await;
+        assert!(first.policies_created > 0 && first.policies_matched >= first.policies_created);
+        let b = curated(gamma.next_batch(&[0, 4], &[]));
+        let second = gamma.ingest(s, b).await;
+        assert_eq!(second.policies_created, 0);
+        let scans = s
+            .scans(&gamma.access, &PageRequest::first(50))
+            .await
+            .unwrap();
+        assert_eq!(scans[0].policies_created, 0);
+        assert_eq!(scans[0].policies_skipped, second.policies_matched);
+        assert!(scans[0].policies_skipped > 0);
+        assert_eq!(scans[1].policies_created, first.policies_created);
+        assert_eq!(
+            scans[1].policies_skipped,
+            first.policies_matched - first.policies_created
+        );
+
+        // A scan in two parts is one item, its counts summed.
+        let mut delta = Tenant::new(s, "delta", 10).await;
+        let mut part0 = delta.next_batch(&[0, 1], &[]);
+        let mut part1 = delta.next_batch(&[2, 3], &[]);
+        part1.scan_id = part0.scan_id;
+        (part0.parts, part1.parts, part1.part) = (2, 2, 1);
+        // Neither part claims the whole inventory: ingest deactivates the
+        // assets a complete batch did not carry, which for a multi-part scan
+        // would be the other parts' assets.
+        (part0.complete, part1.complete) = (false, false);
+        let sums = [delta.ingest(s, part0).await, delta.ingest(s, part1).await];
+        let scans = s
+            .scans(&delta.access, &PageRequest::first(50))
+            .await
+            .unwrap();
+        assert_eq!(scans.len(), 1);
+        let scan = &scans[0];
+        let ids: Vec<String> = delta
+            .batches
+            .iter()
+            .map(|b| b.0.batch_id.to_string())
+            .collect();
+        assert_eq!(scan.batch_ids, ids);
+        assert_eq!(scan.assets_created, 4);
+        assert_eq!(scan.results_created, sums[0].results + sums[1].results);
+        assert_eq!(scan.checks_failed, sums[0].failed + sums[1].failed);
+        assert_eq!(scan.checks_executed, 4, "the catalog once, not per part");
+        assert_eq!(scan.total_assets, 4);
+        assert!(!scan.complete);
+        assert_eq!(scan.started_at, delta.batches[0].0.started_at);
+        assert_eq!(scan.finished_at, delta.batches[1].0.finished_at);
+        let one = s.scan(&delta.access, &scan.scan_id).await.unwrap().unwrap();
+        assert_eq!(one.batch_ids, ids);
+    }
+}

@@ -78,3 +78,100 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixture::{CATALOG, World, on_both_databases, walk};
+
+    on_both_databases!(scf_controls_by_text_key);
+
+    async fn scf_controls_by_text_key(w: World) {
+        let s = &w.store;
+        let iac = |q: Option<&str>| ScfFilter {
+            domain: Some("iac".into()),
+            q: q.map(Into::into),
+        };
+        let all = s
+            .scf_controls(&iac(None), &PageRequest::first(500))
+            .await
+            .unwrap();
+        let want: Vec<&str> = {
+            let mut v: Vec<&str> = CATALOG
+                .controls
+                .iter()
+                .filter(|c| c.domain_code == "IAC")
+                .map(|c| c.id.as_str())
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        assert!(want.len() > 10);
+        // The database's collation orders them (byte order here; pages only
+        // rely on ORDER BY and > agreeing).
+        let mut listed: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, want);
+        let want: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        assert!(
+            all.iter()
+                .all(|c| c.domain == "IAC" && !c.domain_name.is_empty())
+        );
+        for limit in [1, 4] {
+            let paged = walk(
+                limit,
+                "id",
+                async |req: PageRequest| s.scf_controls(&iac(None), &req).await.unwrap(),
+                |c| (Some(c.id.clone()), 0),
+            )
+            .await;
+            assert_eq!(
+                paged.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                want
+            );
+        }
+        let found = async |q: &str| -> Vec<String> {
+            s.scf_controls(&iac(Some(q)), &PageRequest::first(500))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        assert_eq!(
+            found("100%").await,
+            vec!["IAC-01"],
+            "description, % literal"
+        );
+        assert_eq!(found("d_c").await, vec!["IAC-01"], "_ literal");
+        assert!(found("iac-01").await.len() > 1, "ids, ignoring case");
+        let one = &all[3];
+        assert!(
+            found(&one.name.to_uppercase()).await.contains(&one.id),
+            "names"
+        );
+        let other = ScfFilter {
+            domain: Some("NOPE".into()),
+            q: None,
+        };
+        assert!(
+            s.scf_controls(&other, &PageRequest::first(5))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let any = s
+            .scf_controls(&ScfFilter::default(), &PageRequest::first(500))
+            .await
+            .unwrap();
+        assert!(any.len() > all.len(), "every domain without the filter");
+        assert_eq!(
+            all.iter()
+                .find(|c| c.id == "IAC-01")
+                .unwrap()
+                .description
+                .as_deref(),
+            Some("Identity 100% managed_centrally.")
+        );
+    }
+}
