@@ -240,6 +240,9 @@ impl utoipa::Modify for Security {
 pub struct ApiDoc;
 
 #[cfg(test)]
+mod read_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -14,6 +14,11 @@ use crate::auth::Need;
 use crate::http::AppState;
 use crate::store::scans::{BatchDetail, BatchRow, ScanRow};
 
+/// The signed bytes of a batch, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CoseSign1(pub Vec<u8>);
+
 /// Query of the batch and scan listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +77,7 @@ pub async fn get_batch(
 /// verification; `x-content-sha256` is the hash recorded on receipt.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/batches/{id}/raw", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = String, Path, description = "Batch id (UUID)")),
-    responses((status = 200, description = "The signed batch", content_type = "application/cose", body = Vec<u8>,
+    responses((status = 200, description = "The signed batch", content_type = "application/cose", body = inline(CoseSign1),
                headers(("x-content-sha256" = String, description = "Hex SHA-256 of the bytes, recorded on receipt"))),
               (status = 400, body = super::error::Problem), (status = 404, body = super::error::Problem)),
     security(("session" = []), ("token" = [])))]
