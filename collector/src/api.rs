@@ -11,17 +11,23 @@
 //! handlers at `/api/v1/openapi.json`.
 
 pub mod admin;
+pub mod assets;
 pub mod audit_log;
+pub mod checks;
 pub mod controls;
 pub mod edit;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod filter;
+pub mod findings;
 pub mod fleet;
 pub mod frameworks;
 pub mod mappings;
 pub mod page;
 pub mod policies;
+pub mod scans;
+pub mod scf;
 pub mod session;
 pub mod tokens;
 
@@ -155,6 +161,35 @@ pub fn router() -> Router<AppState> {
             "/api/v1/tenants/{tenant}/evidence/{id}/review",
             post(evidence::review_evidence),
         )
+        .route("/api/v1/tenants/{tenant}/assets", get(assets::list_assets))
+        .route(
+            "/api/v1/tenants/{tenant}/assets/{id}",
+            get(assets::get_asset),
+        )
+        .route("/api/v1/tenants/{tenant}/checks", get(checks::list_checks))
+        .route(
+            "/api/v1/tenants/{tenant}/results",
+            get(findings::list_results),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/results/{id}",
+            get(findings::get_result),
+        )
+        .route("/api/v1/tenants/{tenant}/batches", get(scans::list_batches))
+        .route(
+            "/api/v1/tenants/{tenant}/batches/{id}",
+            get(scans::get_batch),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/batches/{id}/raw",
+            get(scans::get_batch_raw),
+        )
+        .route("/api/v1/tenants/{tenant}/scans", get(scans::list_scans))
+        .route(
+            "/api/v1/tenants/{tenant}/scans/{scan_id}",
+            get(scans::get_scan),
+        )
+        .route("/api/v1/scf-controls", get(scf::list_scf_controls))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(security_headers))
@@ -255,7 +290,18 @@ impl utoipa::Modify for Security {
         mappings::list_mappings, mappings::add_mapping, mappings::remove_mapping,
         evidence::list_evidence, evidence::get_evidence, evidence::get_revision,
         evidence::review_evidence, evidence::approve_control_evidence,
+        assets::list_assets, assets::get_asset, checks::list_checks,
+        findings::list_results, findings::get_result,
+        scans::list_batches, scans::get_batch, scans::get_batch_raw, scans::list_scans,
+        scans::get_scan, scf::list_scf_controls,
     ),
+    // Enums that appear only in query parameters are referenced but not
+    // collected by utoipa on their own.
+    components(schemas(
+        crate::store::controls::Posture,
+        crate::store::controls::WorkStatus,
+        crate::store::review::ReviewStatus,
+    )),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Sign-in and the caller"),
@@ -268,6 +314,10 @@ impl utoipa::Modify for Security {
         (name = "frameworks", description = "Frameworks: scan posture, coverage, requirement assessments and the compliance score"),
         (name = "mappings", description = "Control → requirement mappings, automatic and manual"),
         (name = "evidence", description = "Evidence review: the auditor's queue, signed revisions, decisions"),
+        (name = "inventory", description = "Assets and the checks agents declared"),
+        (name = "findings", description = "Check results and their history"),
+        (name = "scans", description = "Stored batches (signed bytes included) and scans"),
+        (name = "catalog", description = "The SCF control catalog"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -275,6 +325,8 @@ pub struct ApiDoc;
 
 #[cfg(test)]
 mod compliance_tests;
+#[cfg(test)]
+mod read_tests;
 
 #[cfg(test)]
 mod tests {

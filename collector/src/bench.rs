@@ -98,6 +98,35 @@ pub fn synthetic_batch(agent_id: &str, seq: u64, assets: usize, checks: usize) -
     }
 }
 
+/// Enroll an agent signing with `key` in tenant `tenant` (created if
+/// needed), as enrollment would but without the network or a certificate:
+/// returns the tenant id and the identity ingest checks batches against.
+pub async fn enroll(
+    store: &Store,
+    tenant: &str,
+    key: &SigningKey,
+) -> anyhow::Result<(i64, PeerAgent)> {
+    let (tenant_id, _) = store.ensure_tenant(tenant).await?;
+    let secret = format!("{:x}", uuid::Uuid::now_v7().as_u128());
+    store.insert_token(tenant_id, &secret, i64::MAX).await?;
+    let agent_id = format!("agt-bench-{}", uuid::Uuid::now_v7());
+    let public_key = key.verifying_key().as_bytes().to_vec();
+    let pk = public_key.clone();
+    store
+        .enroll_agent(&secret, &agent_id, "bench", || {
+            Ok::<_, std::convert::Infallible>(("-".to_string(), pk))
+        })
+        .await?
+        .map_err(|_| anyhow::anyhow!("bench enrollment failed"))?;
+    Ok((
+        tenant_id,
+        PeerAgent {
+            agent_id,
+            public_key,
+        },
+    ))
+}
+
 /// Run the benchmark against the database at `url` (a fresh one).
 pub async fn run(url: &str, sizes: &[(usize, usize)]) -> anyhow::Result<()> {
     let store = Store::open(url).await?;
@@ -110,22 +139,8 @@ pub async fn run(url: &str, sizes: &[(usize, usize)]) -> anyhow::Result<()> {
     );
     for (n, &(assets, checks)) in sizes.iter().enumerate() {
         let tenant = format!("bench-{n}-{}", uuid::Uuid::now_v7().simple());
-        let (tenant_id, _) = store.ensure_tenant(&tenant).await?;
-        let secret = format!("{:x}", uuid::Uuid::now_v7().as_u128());
-        store.insert_token(tenant_id, &secret, i64::MAX).await?;
-        let agent_id = format!("agt-bench-{}", uuid::Uuid::now_v7());
-        let public_key = key.verifying_key().as_bytes().to_vec();
-        let pk = public_key.clone();
-        store
-            .enroll_agent(&secret, &agent_id, "bench", || {
-                Ok::<_, std::convert::Infallible>(("-".to_string(), pk))
-            })
-            .await?
-            .map_err(|_| anyhow::anyhow!("bench enrollment failed"))?;
-        let peer = PeerAgent {
-            agent_id: agent_id.clone(),
-            public_key,
-        };
+        let (_, peer) = enroll(&store, &tenant, &key).await?;
+        let agent_id = peer.agent_id.clone();
         for (label, seq) in [("first scan", 1u64), ("rescan", 2u64)] {
             let batch = synthetic_batch(&agent_id, seq, assets, checks);
             let results = batch.results.len();

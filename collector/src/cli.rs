@@ -465,7 +465,7 @@ const PER_CHECK: usize = 3;
 async fn findings(dir: &Path, tenant: &str, json: bool) -> anyhow::Result<()> {
     let config = CollectorConfig::load(dir)?;
     let store = Store::open(&config.database_url_in(dir)).await?;
-    let list = store.findings(tenant).await?;
+    let list = store.tenant_findings(tenant).await?;
     store.close().await;
     if json {
         let list: Vec<serde_json::Value> = list

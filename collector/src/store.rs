@@ -4,14 +4,19 @@
 
 mod agents;
 pub mod assessments;
+pub mod assets;
 pub mod audit;
 mod batches;
 mod bulk;
 mod catalog;
+pub mod checks;
+mod cli_findings;
 pub mod controls;
 mod enrollment;
 mod evidence;
-mod findings;
+pub mod findings;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod fleet;
 mod framework;
 pub mod frameworks;
@@ -19,8 +24,11 @@ mod mapping;
 pub mod mappings;
 pub mod page;
 pub mod policies;
+pub(crate) mod query;
 pub(crate) mod results;
 pub mod review;
+pub mod scans;
+pub mod scf;
 pub(crate) mod sql;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -36,9 +44,9 @@ pub use agents::AgentSummary;
 pub use audit::{AuditFilter, ChainReport};
 pub use batches::{IngestOutcome, IngestSummary};
 pub use catalog::{CatalogImportRow, ImportLog};
+pub use cli_findings::TenantFinding;
 pub use enrollment::{EnrollFailure, EnrolledAgent, TokenProblem};
 pub use evidence::Revision;
-pub use findings::FindingRow;
 pub use users::{
     ApiTokenRow, Credentials, GrantRow, SessionPolicy, TenantRow, ThrottlePolicy, UserRow,
 };

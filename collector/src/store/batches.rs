@@ -15,7 +15,7 @@ use super::{Backend, Store, StoreError, bulk, mapping, now_ms, results};
 use crate::catalog::Catalog;
 
 /// Counts reported back to the agent and kept with the batch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestSummary {
     /// Assets seen for the first time.
     pub assets_created: u64,
@@ -47,6 +47,11 @@ pub struct IngestSummary {
     pub controls_created: u64,
     /// Policies created from templates.
     pub policies_created: u64,
+    /// Policy templates matched by the batch's SCF controls (once per
+    /// control and template), created or existing already. Absent from
+    /// summaries stored before it was counted.
+    #[serde(default)]
+    pub policies_matched: u64,
     /// Evidence records created.
     pub evidence_created: u64,
     /// Evidence revisions added.

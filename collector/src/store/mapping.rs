@@ -154,6 +154,7 @@ pub(super) async fn execute(
             .execute(&mut *conn)
             .await?;
             summary.policies_created += created.rows_affected();
+            summary.policies_matched += 1;
             sqlx::query(
                 "INSERT INTO policy_controls (policy_id, applied_control_id)
                  SELECT id, $1 FROM policies WHERE tenant_id = $2 AND template_id = $3
