@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
-use citadel_e2e::{Agent, Collector, Moto, run_ok, seed_estate};
+use citadel_e2e::{Agent, ApiClient, Collector, Moto, run_ok, seed_estate};
 use clap::Parser;
 
 /// Run a Citadel demo: moto-served AWS estate → agent → collector (SQLite).
@@ -117,6 +117,69 @@ async fn main() -> anyhow::Result<()> {
     step("What the collector stored");
     let out = run_ok(collector.command()?.args(["findings", "--tenant", "demo"]))?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
+
+    step("Creating an administrator and reading posture through the REST API");
+    let email = "admin@demo.citadel.test";
+    let out = run_ok(
+        collector
+            .command()?
+            .args(["user", "create", email, "--admin"]),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown once): "))
+        .context("user create printed no password")?
+        .to_string();
+    let mut api = ApiClient::new(&collector)?;
+    let login = api.login(email, &password).await?;
+    if login.status != 200 {
+        bail!("sign-in failed: {}", login.json);
+    }
+    let frameworks = api.get("/api/v1/tenants/demo/frameworks").await?;
+    if frameworks.status != 200 {
+        bail!("posture request failed: {}", frameworks.json);
+    }
+    println!(
+        "    {:<34} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "framework", "compliant", "partial", "failing", "coverage", "score"
+    );
+    for f in frameworks.json.as_array().into_iter().flatten() {
+        let count = |k: &str| f["requirement_counts"][k].as_u64().unwrap_or(0);
+        println!(
+            "    {:<34} {:>9} {:>9} {:>9} {:>8.1}% {:>9}",
+            f["name"].as_str().unwrap_or("?"),
+            count("compliant"),
+            count("partially_compliant"),
+            count("non_compliant"),
+            f["coverage_pct"].as_f64().unwrap_or(0.0),
+            f["compliance_score_pct"]
+                .as_f64()
+                .map_or("–".to_string(), |s| format!("{s:.0}%")),
+        );
+    }
+    let queue = api
+        .get("/api/v1/tenants/demo/evidence?status=in_review&limit=500")
+        .await?;
+    println!(
+        "    evidence awaiting review: {}{}",
+        queue.json["items"].as_array().map_or(0, Vec::len),
+        if queue.json["next_cursor"].is_string() {
+            "+"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "\n    API:      {}/api/v1 (OpenAPI: {}/api/v1/openapi.json)",
+        collector.api_url(),
+        collector.api_url()
+    );
+    println!("    sign in:  {email} / {password}");
+    println!(
+        "    CA:       {} (the collector's own CA; trust it to call the API)",
+        collector.dir.join("ca.crt").display()
+    );
 
     if args.serve {
         step("Collector and moto keep running; press Ctrl-C to stop");
