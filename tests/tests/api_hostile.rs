@@ -218,11 +218,94 @@ async fn hostile(backend: Backend) {
         "/api/v1/audit-log?from=1e99",
         "/api/v1/nope",
         "/api/v1/../../etc/passwd",
+        "/api/v1/tenants/acme/results?cursor=!!!",
+        "/api/v1/tenants/acme/results?status=maybe",
+        "/api/v1/tenants/acme/results?severity=%27%3B%20DROP%20TABLE%20check_results%3B--",
+        "/api/v1/tenants/acme/results?sort=password",
+        "/api/v1/tenants/acme/results?asset=1%20OR%201%3D1",
+        "/api/v1/tenants/acme/results?limit=-5",
+        "/api/v1/tenants/acme/results?q=a%00b",
+        "/api/v1/tenants/acme/assets?active=perhaps",
+        "/api/v1/tenants/acme/assets?tag=no-equals-sign",
+        "/api/v1/tenants/acme/assets/..%2F1",
+        "/api/v1/tenants/acme/assets/1e3",
+        "/api/v1/tenants/acme/batches/..%2F..%2Fbatch_payloads/raw",
+        "/api/v1/tenants/acme/controls?posture=excellent",
+        "/api/v1/tenants/acme/controls/99999999999999999999",
+        "/api/v1/tenants/acme/frameworks/..%2Fsoc2",
+        "/api/v1/tenants/acme/frameworks/hipaa",
+        "/api/v1/tenants/acme/evidence?status=burned",
+        "/api/v1/tenants/acme/evidence?cursor=eyJzIjoiaWQiLCJrIjpudWxsLCJpIjotMX0x",
+        "/api/v1/tenants/acme/evidence/1/revisions/abc",
+        "/api/v1/tenants/acme/mappings?control=abc",
+        "/api/v1/tenants/acme/scans/%27%20OR%20%271",
+        "/api/v1/scf-controls?cursor=!!",
     ] {
         let r = admin.get(path).await.unwrap();
         refused(&r, &format!("GET {path}"));
     }
+    // Edits with hostile bodies on tenant objects.
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/tenants/acme/controls/1",
+            json!({ "owner": "x".repeat(100_000) }),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tenants/acme/controls/1",
+            json!({ "status": "pwned" }),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tenants/acme/policies/1",
+            json!({ "status": "active; DROP TABLE policies" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/mappings",
+            json!({ "control_id": "1 OR 1=1", "framework": "soc2", "requirement": "CC6.1.1" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/mappings",
+            json!({ "control_id": 1, "framework": "../soc2", "requirement": "x".repeat(5000) }),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/tenants/acme/frameworks/soc2/requirements/CC6.1.1/assessment",
+            json!({ "result": "great", "answers": {} }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/evidence/1/review",
+            json!({ "status": "approved", "comment": "c".repeat(10_000) }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/evidence/-1/review",
+            json!({ "status": "approved" }),
+        ),
+    ] {
+        let r = admin.send(method.clone(), path, Some(body)).await.unwrap();
+        refused(&r, &format!("{method} {path}"));
+    }
     // SQL metacharacters in a free-text filter: no error, just no rows.
+    for path in [
+        "/api/v1/tenants/acme/results?q=%27%20OR%20%271%27%3D%271",
+        "/api/v1/tenants/acme/results?check=%27%3B%20DELETE%20FROM%20audit_log%3B--",
+        "/api/v1/tenants/acme/assets?q=%25%25%25_",
+        "/api/v1/tenants/acme/assets?tag=k%3D%27%20OR%201%3D1",
+        "/api/v1/tenants/acme/controls?q=%27%29%20OR%20%28%271",
+        "/api/v1/scf-controls?q=%27%20UNION%20SELECT%20password_hash%20FROM%20users--",
+    ] {
+        let r = admin.get(path).await.unwrap();
+        assert_eq!(r.status, 200, "{path}: {}", r.json);
+        assert!(!r.json.to_string().contains("argon2"), "{path}");
+        if path.contains("tenants/acme") {
+            assert_eq!(r.json["items"], json!([]), "{path}");
+        }
+    }
     let r = admin
         .get("/api/v1/audit-log?object_type=%27%20OR%20%271%27%3D%271")
         .await

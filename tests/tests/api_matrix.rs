@@ -652,3 +652,82 @@ async fn role_matrix_sqlite() {
 async fn role_matrix_postgres() {
     matrix(Backend::Postgres).await;
 }
+
+/// An auditor sees only its frameworks and its window, and nothing once
+/// the grant has expired; grants are read per request, so changes apply to
+/// the auditor's running session at once.
+async fn auditor_bounds(backend: Backend) {
+    let w = world(backend).await;
+    let auditor = &w.roles[2];
+    let items = |r: &citadel_e2e::ApiReply| r.json["items"].as_array().map_or(0, Vec::len);
+    let results = auditor.get("/api/v1/tenants/acme/results").await.unwrap();
+    assert_eq!(items(&results), 2, "{}", results.json);
+    let frameworks = auditor
+        .get("/api/v1/tenants/acme/frameworks")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = frameworks
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["soc2"]);
+    assert_eq!(
+        auditor
+            .get("/api/v1/tenants/acme/frameworks/pci_dss_4.0.1")
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+
+    let w = &w;
+    let regrant = |grant: Value| async move {
+        let users = w.admin.get("/api/v1/users").await.unwrap();
+        let id = users
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == "auditor@citadel.test")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let r = w
+            .admin
+            .send(
+                Method::PUT,
+                &format!("/api/v1/users/{id}/grants/acme"),
+                Some(grant),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.json);
+    };
+    // A window that ends before the scan was observed.
+    let far = 4_102_444_800_000i64;
+    regrant(json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": 1_000, "expires_at": far })).await;
+    let results = auditor.get("/api/v1/tenants/acme/results").await.unwrap();
+    assert_eq!(results.status, 200);
+    assert_eq!(items(&results), 0, "outside the window: {}", results.json);
+    let evidence = auditor.get("/api/v1/tenants/acme/evidence").await.unwrap();
+    assert_eq!(items(&evidence), 0, "outside the window: {}", evidence.json);
+    // Expired: the tenant is gone for the auditor.
+    regrant(json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": far, "expires_at": 1_000 })).await;
+    let r = auditor.get("/api/v1/tenants/acme/results").await.unwrap();
+    assert_eq!(r.status, 404, "{}", r.json);
+    let me = auditor.get("/api/v1/me").await.unwrap();
+    assert_eq!(me.json["grants"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auditor_bounds_sqlite() {
+    auditor_bounds(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auditor_bounds_postgres() {
+    auditor_bounds(Backend::Postgres).await;
+}
