@@ -90,7 +90,7 @@ pub enum Need {
     Operate,
     /// Decide evidence: approve, reject, flag.
     Review,
-    /// Read the tenant's audit trail (operators and auditors).
+    /// Read the tenant's audit trail (operators).
     ReadAudit,
 }
 
@@ -100,7 +100,9 @@ impl Need {
             Self::Read => true,
             Self::ReadOperational | Self::Operate => matches!(role, Role::Admin | Role::Operator),
             Self::Review => matches!(role, Role::Admin | Role::Auditor),
-            Self::ReadAudit => role != Role::Viewer,
+            // Auditors are bounded to frameworks and a window; the trail is
+            // neither (assessments of other frameworks, token metadata).
+            Self::ReadAudit => matches!(role, Role::Admin | Role::Operator),
         }
     }
 }
@@ -155,6 +157,8 @@ pub enum Via {
         token_id: i64,
         /// The token's role cap.
         role: Role,
+        /// When the token expires (Unix ms): tokens it mints may not outlive it.
+        expires_at: i64,
     },
 }
 
@@ -193,7 +197,10 @@ impl Principal {
     /// `grants` are the user's grants; expired auditor grants are dropped,
     /// and for tokens every grant is narrowed to the token's role and
     /// tenants (`token_tenants`: `None` for all of the user's). An admin
-    /// user's token keeps admin only if its own role is admin.
+    /// user's token keeps admin only if its own role is admin and it is not
+    /// limited to some tenants (admin reaches every tenant, so a tenant list
+    /// could not be honoured). An auditor grant keeps its bounds under any
+    /// cap: a viewer token of an auditor is still bounded.
     pub fn new(
         user_id: i64,
         email: String,
@@ -207,19 +214,16 @@ impl Principal {
             Via::Session { .. } => None,
             Via::Token { role, .. } => Some(*role),
         };
-        let admin = user_admin && cap.is_none_or(|r| r == Role::Admin);
+        let admin = user_admin && cap.is_none_or(|r| r == Role::Admin) && token_tenants.is_none();
         let grants = grants
             .into_iter()
             .filter(|g| g.auditor.as_ref().is_none_or(|a| a.expires_at > now))
             .filter(|g| token_tenants.is_none_or(|t| t.contains(&g.tenant_id)))
             .map(|mut g| {
                 if let Some(cap) = cap {
-                    // meet() yields auditor only from an auditor grant, which
-                    // carries its scope; any other result drops the scope.
+                    // The scope stays with the grant whatever the cap: it
+                    // bounds what is read, not what is done.
                     g.role = g.role.meet(cap);
-                    if g.role != Role::Auditor {
-                        g.auditor = None;
-                    }
                 }
                 g
             })
@@ -255,7 +259,12 @@ impl Principal {
     /// Whether the caller holds only auditor grants (and is no admin):
     /// auditors never see API or enrolment tokens.
     pub fn auditor_only(&self) -> bool {
-        !self.admin && self.grants.iter().all(|g| g.role == Role::Auditor)
+        !self.admin
+            && !self.grants.is_empty()
+            && self
+                .grants
+                .iter()
+                .all(|g| g.role == Role::Auditor || g.auditor.is_some())
     }
 
     /// The caller's access to tenant `name` for `need`, or why not.
@@ -427,6 +436,7 @@ mod tests {
         let token = Via::Token {
             token_id: 9,
             role: Role::Viewer,
+            expires_at: i64::MAX,
         };
         let p = Principal::new(
             1,
@@ -440,6 +450,28 @@ mod tests {
         assert!(!p.admin, "a viewer token of an admin is no admin");
         let roles: Vec<_> = p.grants().iter().map(|g| (g.tenant_id, g.role)).collect();
         assert_eq!(roles, vec![(1, Role::Viewer), (2, Role::Viewer)]);
+        assert!(
+            p.grants()[1].auditor.is_some(),
+            "a viewer token of an auditor keeps the auditor's bounds"
+        );
+        let t = p.tenant("beta", Need::Read, |_| None).unwrap();
+        assert!(!t.allows_framework("pci_dss_4.0.1"));
+        let unlimited = Via::Token {
+            token_id: 9,
+            role: Role::Admin,
+            expires_at: i64::MAX,
+        };
+        let limited = Principal::new(
+            1,
+            "a@x".into(),
+            true,
+            unlimited.clone(),
+            vec![],
+            Some(&[1]),
+            0,
+        );
+        assert!(!limited.admin, "a tenant-limited token is no admin");
+        assert!(Principal::new(1, "a@x".into(), true, unlimited, vec![], None, 0).admin);
         let later = Principal::new(1, "a@x".into(), false, session(), grants, None, 5_000);
         let tenants: Vec<_> = later.grants().iter().map(|g| g.tenant_id).collect();
         assert_eq!(tenants, vec![1, 3], "the expired auditor grant is gone");

@@ -286,7 +286,7 @@ fn cases() -> Vec<Case> {
             json!(null),
             Prep::None,
         ),
-        case(M::GET, "/api/v1/audit-log?tenant={t}", [200, 200, 200, 403]),
+        case(M::GET, "/api/v1/audit-log?tenant={t}", [200, 200, 403, 403]),
     ]
 }
 

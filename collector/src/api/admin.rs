@@ -270,9 +270,13 @@ pub async fn put_grant(
             })
         }
         Role::Operator | Role::Viewer => {
-            if req.frameworks.is_some() || req.from.is_some() || req.to.is_some() {
+            if req.frameworks.is_some()
+                || req.from.is_some()
+                || req.to.is_some()
+                || req.expires_at.is_some()
+            {
                 return Err(ApiError::invalid(
-                    "frameworks and windows apply to auditor grants only",
+                    "frameworks, windows and expiry apply to auditor grants only",
                 ));
             }
             None

@@ -15,7 +15,7 @@ use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
 use crate::store::review::{
-    Decision, EvidenceDetail, EvidenceFilter, EvidenceRow, ReviewStatus, RevisionDetail,
+    Decision, EvidenceDetail, EvidenceFilter, EvidenceRow, ReviewStatus, RevisionDetail, review_tag,
 };
 
 /// Sort of the evidence listing (cursors are tied to it).
@@ -83,7 +83,7 @@ pub async fn list_evidence(
 /// history, revisions, controls; `ETag` on the review version.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/evidence/{id}", tag = "evidence",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Evidence id")),
-    responses((status = 200, body = EvidenceDetail, headers(("ETag" = String, description = "\"v<review_version>\""))),
+    responses((status = 200, body = EvidenceDetail, headers(("ETag" = String, description = "Review version and latest revision"))),
               (status = 404, body = super::error::Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn get_evidence(
@@ -97,7 +97,10 @@ pub async fn get_evidence(
         .evidence_detail(&t, id)
         .await?
         .ok_or_else(|| ApiError::not_found("evidence record"))?;
-    Ok(tagged(d.evidence.review_version, d))
+    Ok(tagged(
+        review_tag(d.evidence.review_version, d.evidence.revisions),
+        d,
+    ))
 }
 
 /// One revision: the result exactly as the agent signed it, the batch that
@@ -173,7 +176,7 @@ pub async fn review_evidence(
             &decision,
         )
         .await?;
-    Ok(tagged(row.review_version, row))
+    Ok(tagged(review_tag(row.review_version, row.revisions), row))
 }
 
 /// What a bulk approval did.

@@ -12,6 +12,9 @@ use crate::auth::{AuditorScope, Role, Via, password, secret};
 use crate::http::AppState;
 use crate::store::now_ms;
 
+/// Password checks running at once (each holds ~20 MiB for ~30 ms).
+static VERIFICATIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Longest e-mail address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL: usize = 254;
 
@@ -101,22 +104,26 @@ pub async fn login(
         .map_err(|_| ApiError::unauthenticated("wrong e-mail address or password"))?;
     let ctx = meta.context(Actor::Anonymous, now);
     let store = &state.store;
-    if store
-        .login_throttled(&email, &meta.source, now, state.auth.throttle)
+    let email_key = secret::digest(&email);
+    let Some(_attempt) = store
+        .login_begin(&email_key, &meta.source, now, state.auth.throttle)
         .await?
-    {
-        store
-            .login_failed(&ctx, &email, &meta.source, "throttled")
-            .await?;
+    else {
+        // Not audited: a flood of refused attempts must not grow the
+        // append-only log (the failures that led here are in it).
+        tracing::warn!(source = %meta.source, "Sign-in throttled.");
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",
             "too many failed sign-ins; wait a few minutes",
         ));
-    }
+    };
     let creds = store.credentials(&email).await?;
     let password_text = req.password;
-    // argon2 takes tens of milliseconds of CPU: off the async workers.
+    // argon2 takes ~20 MiB and tens of milliseconds of CPU per check: a few
+    // at a time, off the async workers, so a burst of sign-ins queues
+    // instead of exhausting memory.
+    let permit = VERIFICATIONS.acquire().await.map_err(ApiError::internal)?;
     let (ok, creds) = tokio::task::spawn_blocking(move || match &creds {
         Some(c) => (password::verify(&password_text, &c.password_hash), creds),
         None => {
@@ -126,17 +133,16 @@ pub async fn login(
     })
     .await
     .map_err(ApiError::internal)?;
+    drop(permit);
     let creds = match creds {
         Some(c) if ok && !c.disabled => c,
         other => {
-            let reason = match other {
-                None => "unknown account",
-                Some(c) if c.disabled && ok => "account disabled",
-                Some(_) => "wrong password",
+            let (user, reason) = match &other {
+                None => (None, "unknown account"),
+                Some(c) if c.disabled && ok => (Some(c.user_id), "account disabled"),
+                Some(c) => (Some(c.user_id), "wrong password"),
             };
-            store
-                .login_failed(&ctx, &email, &meta.source, reason)
-                .await?;
+            store.login_failed(&ctx, user, &email_key, reason).await?;
             return Err(ApiError::unauthenticated(
                 "wrong e-mail address or password",
             ));
@@ -151,7 +157,7 @@ pub async fn login(
         now,
     );
     store
-        .start_session(&ctx, creds.user_id, &creds.email, &hash, state.auth.session)
+        .start_session(&ctx, creds.user_id, &email_key, &hash, state.auth.session)
         .await?;
     let csrf = secret::csrf_token(&session);
     let principal = store

@@ -62,10 +62,12 @@ pub fn ensure_within_caller(
 ) -> Result<(), ApiError> {
     let deny = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", why.to_string());
     if role == Role::Admin {
-        return if p.admin {
-            Ok(())
-        } else {
-            Err(deny("only administrators may create admin tokens"))
+        return match (p.admin, tenants) {
+            (true, None) => Ok(()),
+            (true, Some(_)) => Err(ApiError::invalid(
+                "admin tokens reach every tenant: leave tenants out, or use another role",
+            )),
+            (false, _) => Err(deny("only administrators may create admin tokens")),
         };
     }
     if let Via::Token { role: cap, .. } = p.via
@@ -93,6 +95,9 @@ pub fn ensure_within_caller(
     };
     if reachable.iter().any(|g| !g.role.covers(role)) {
         return Err(deny("the role exceeds yours on one of the tenants"));
+    }
+    if reachable.iter().any(|g| g.auditor.is_some()) {
+        return Err(deny("auditor access is granted to people, not tokens"));
     }
     Ok(())
 }
@@ -153,7 +158,27 @@ pub async fn create_token(
         }
         (_, t) => t,
     };
+    // A token names tenants only where the caller reaches: the auditor
+    // tenants of a caller with other grants are left out of "all".
+    let tenant_ids = match (tenant_ids, p.admin) {
+        (None, false) if p.grants().iter().any(|g| g.auditor.is_some()) => Some(
+            p.grants()
+                .iter()
+                .filter(|g| g.auditor.is_none())
+                .map(|g| g.tenant_id)
+                .collect(),
+        ),
+        (t, _) => t,
+    };
     ensure_within_caller(p, req.role, tenant_ids.as_deref())?;
+    // Nor may it outlive the token that mints it.
+    let mut expires_at = auth.now.saturating_add(ttl * 86_400_000);
+    if let Via::Token {
+        expires_at: parent, ..
+    } = p.via
+    {
+        expires_at = expires_at.min(parent);
+    }
     let (token, hash) = secret::new_token();
     let record = state
         .store
@@ -164,7 +189,7 @@ pub async fn create_token(
             &hash,
             req.role,
             tenant_ids.as_deref(),
-            auth.now + ttl * 86_400_000,
+            expires_at,
         )
         .await?;
     Ok((

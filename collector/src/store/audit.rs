@@ -174,13 +174,22 @@ impl Store {
 
     /// Check the whole chain, page by page, and name the first broken row.
     pub async fn verify_audit(&self) -> Result<ChainReport, StoreError> {
+        // The head first, then the rows up to it: rows appended while this
+        // runs belong to a later verification, not to a false break.
+        let head = sqlx::query("SELECT seq, hash FROM audit_chain WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let head_seq: i64 = head.try_get(0)?;
+        let head_hash: String = head.try_get(1)?;
         let mut verifier = Verifier::default();
         let mut after = 0i64;
         loop {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT {VERIFY_PAGE}"
+                "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2
+                 ORDER BY seq LIMIT {VERIFY_PAGE}"
             )))
             .bind(after)
+            .bind(head_seq)
             .fetch_all(&self.pool)
             .await?;
             let Some(last) = rows.last() else { break };
@@ -191,12 +200,7 @@ impl Store {
                 }
             }
         }
-        let head = sqlx::query("SELECT seq, hash FROM audit_chain WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let seq: i64 = head.try_get(0)?;
-        let hash: String = head.try_get(1)?;
-        Ok(match verifier.finish(seq, &hash) {
+        Ok(match verifier.finish(head_seq, &head_hash) {
             Ok(n) => ChainReport::Intact(n),
             Err(b) => ChainReport::Broken(b),
         })

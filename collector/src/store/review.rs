@@ -262,6 +262,13 @@ fn verify_signature(raw: &[u8], agent_id: &str, public_key: &[u8]) -> Result<(),
     signed.verify(&key).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// The ETag version of an evidence record's review: its review version and
+/// its latest revision together, so that a decision made on what a reviewer
+/// read fails (412) once a newer revision has arrived. Opaque to clients.
+pub fn review_tag(review_version: i64, latest_revision: Option<i64>) -> i64 {
+    (review_version << 32) | (latest_revision.unwrap_or(0) & 0xffff_ffff)
+}
+
 impl Store {
     /// A page of the tenant's evidence by id, filtered (auditors: within
     /// their scope).
@@ -502,7 +509,7 @@ impl Store {
         }))
     }
 
-    /// Decide on record `id` if its review version is still `if_match`
+    /// Decide on record `id` if its ETag (see [`review_tag`]) is still `if_match`
     /// ([`StoreError::Stale`] otherwise): the record's status, reviewer and
     /// comment, a row in its review history and the audit row, in one
     /// transaction. `reviewer_id` is the deciding user.
@@ -521,7 +528,9 @@ impl Store {
         f.and(format!("e.tenant_id = {tenant} AND e.id = {eid}"));
         evidence_in_scope(&mut f, t, "e.id");
         let sql = format!(
-            "SELECT e.status, e.reviewer_id, e.review_comment, e.reviewed_at, e.review_version
+            "SELECT e.status, e.reviewer_id, e.review_comment, e.reviewed_at, e.review_version,
+                 (SELECT COALESCE(MAX(v.version), 0) FROM evidence_revisions v
+                  WHERE v.evidence_id = e.id)
              FROM evidence e WHERE {}",
             f.sql()
         );
@@ -532,13 +541,19 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let previous: String = before.try_get(0)?;
         let version: i64 = before.try_get(4)?;
-        if version != if_match {
+        let latest: i64 = before.try_get(5)?;
+        if review_tag(version, Some(latest)) != if_match {
             return Err(StoreError::Stale);
         }
+        // The decision is about the revisions the reviewer saw: a revision
+        // that arrived since makes the ETag stale (checked again here, in
+        // the write transaction).
         let done = sqlx::query(
             "UPDATE evidence SET status = $1, reviewer_id = $2, review_comment = $3,
                  reviewed_at = $4, review_version = review_version + 1
-             WHERE id = $5 AND tenant_id = $6 AND review_version = $7",
+             WHERE id = $5 AND tenant_id = $6 AND review_version = $7
+                 AND (SELECT COALESCE(MAX(v.version), 0) FROM evidence_revisions v
+                      WHERE v.evidence_id = $5) = $8",
         )
         .bind(decision.status.as_str())
         .bind(reviewer_id)
@@ -546,7 +561,8 @@ impl Store {
         .bind(ctx.at)
         .bind(id)
         .bind(t.id())
-        .bind(if_match)
+        .bind(version)
+        .bind(latest)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -819,12 +835,20 @@ mod tests {
 
         // One decision: record, history and audit row together.
         let ctx = f.auditor_ctx(20_000);
+        let seen = store
+            .evidence_detail(&admin, target)
+            .await
+            .unwrap()
+            .unwrap()
+            .evidence
+            .revisions;
+        let tag = review_tag(1, seen);
         let reject = Decision {
             status: ReviewStatus::Rejected,
             comment: Some("Wrong volume.".into()),
         };
         let after = store
-            .review_evidence(&ctx, &admin, f.auditor_id, target, 1, &reject)
+            .review_evidence(&ctx, &admin, f.auditor_id, target, tag, &reject)
             .await
             .unwrap();
         assert_eq!(
@@ -876,7 +900,7 @@ mod tests {
         };
         assert!(matches!(
             store
-                .review_evidence(&ctx, &admin, f.auditor_id, target, 1, &approve)
+                .review_evidence(&ctx, &admin, f.auditor_id, target, tag, &approve)
                 .await,
             Err(StoreError::Stale)
         ));
@@ -971,7 +995,14 @@ mod tests {
         );
         assert!(matches!(
             store
-                .review_evidence(&ctx, &pci, f.auditor_id, req_ids[0], 1, &approve)
+                .review_evidence(
+                    &ctx,
+                    &pci,
+                    f.auditor_id,
+                    req_ids[0],
+                    review_tag(1, Some(1)),
+                    &approve
+                )
                 .await,
             Err(StoreError::NotFound)
         ));

@@ -374,7 +374,7 @@ fn scan_of(scan_id: String, parts: &[(BatchRow, IngestSummary, i64)]) -> Option<
         snapshots_captured: revisions,
         snapshots_failed: 0,
         history_entries_created: sum(|s| s.history),
-        duration_seconds: (finished_at - started_at).max(0) as f64 / 1000.0,
+        duration_seconds: finished_at.saturating_sub(started_at).max(0) as f64 / 1000.0,
         ingest_seconds: sum(|s| s.duration_ms) as f64 / 1000.0,
         batch_ids: parts.iter().map(|(b, ..)| b.id.clone()).collect(),
         agent_id: last.agent_id.clone(),

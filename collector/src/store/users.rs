@@ -406,26 +406,53 @@ impl Store {
         Ok(())
     }
 
-    /// Whether sign-in for `email` from `source` is throttled now.
-    pub async fn login_throttled(
+    /// Open a sign-in attempt for the account keyed `email_key` (the
+    /// SHA-256 of the address, so that an address typed by mistake into the
+    /// wrong field is not kept verbatim) from `source`: `None` when the
+    /// account or the address has failed too often within the window.
+    /// Otherwise the attempt is recorded as a failure up front, before the
+    /// password is checked, so that concurrent guesses count against the
+    /// limit at once; a successful sign-in clears it.
+    pub async fn login_begin(
         &self,
-        email: &str,
+        email_key: &str,
         source: &str,
         now: i64,
         policy: ThrottlePolicy,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == super::Backend::Postgres {
+            // Count and insert as one step across collectors (SQLite's
+            // immediate transaction already excludes other writers).
+            sqlx::query("LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let since = now - policy.window_ms;
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $3),
                     (SELECT COUNT(*) FROM login_failures WHERE source = $2 AND at > $3)",
         )
-        .bind(email)
+        .bind(email_key)
         .bind(source)
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
         let (account, from_source): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(account >= policy.per_account || from_source >= policy.per_source)
+        if account >= policy.per_account || from_source >= policy.per_source {
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO login_failures (email, source, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(email_key)
+        .bind(source)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     /// What a password check needs, by e-mail address.
@@ -446,24 +473,26 @@ impl Store {
         .transpose()
     }
 
-    /// Record a failed sign-in (counted for throttling) and audit it with
-    /// `reason`. The password is never recorded.
+    /// Audit a failed sign-in (its attempt stays counted). `user_id` is the
+    /// account's id when the address belongs to one; an unknown address is
+    /// named only by a prefix of its hash. The password is never recorded.
     pub async fn login_failed(
         &self,
         ctx: &Context,
-        email: &str,
-        source: &str,
+        user_id: Option<i64>,
+        email_key: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO login_failures (email, source, at) VALUES ($1, $2, $3)")
-            .bind(email)
-            .bind(source)
-            .bind(ctx.at)
-            .execute(&mut *tx)
-            .await?;
-        let event = Event::new(Action::LoginFailed, "user", email)
-            .after(serde_json::json!({ "reason": reason }));
+        let event = match user_id {
+            Some(id) => Event::new(Action::LoginFailed, "user", id),
+            None => Event::new(
+                Action::LoginFailed,
+                "login",
+                format!("sha256:{}", &email_key[..16.min(email_key.len())]),
+            ),
+        }
+        .after(serde_json::json!({ "reason": reason }));
         append(&mut tx, ctx, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -475,7 +504,7 @@ impl Store {
         &self,
         ctx: &Context,
         user_id: i64,
-        email: &str,
+        email_key: &str,
         secret_hash: &str,
         policy: SessionPolicy,
     ) -> Result<i64, StoreError> {
@@ -500,7 +529,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email)
+            .bind(email_key)
             .execute(&mut *tx)
             .await?;
         append(
@@ -559,11 +588,12 @@ impl Store {
         let last_seen: i64 = r.try_get(1)?;
         let user_id: i64 = r.try_get(2)?;
         if now - last_seen > TOUCH_INTERVAL_MS {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(session_id)
-                .execute(&self.pool)
-                .await?;
+            self.touch(
+                "UPDATE sessions SET last_seen_at = $1 WHERE id = $2",
+                now,
+                session_id,
+            )
+            .await;
         }
         let grants = self.principal_grants(user_id).await?;
         Ok(Some(Principal::new(
@@ -585,7 +615,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<Principal>, StoreError> {
         let Some(r) = sqlx::query(
-            "SELECT t.id, t.role, t.tenants, t.last_used_at, u.id, u.email, u.is_admin
+            "SELECT t.id, t.role, t.tenants, t.last_used_at, u.id, u.email, u.is_admin, t.expires_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
                  AND u.disabled_at IS NULL",
@@ -602,26 +632,58 @@ impl Store {
         let tenants = json_ids(r.try_get(2)?)?;
         let last_used: Option<i64> = r.try_get(3)?;
         if last_used.is_none_or(|t| now - t > TOUCH_INTERVAL_MS) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(token_id)
-                .execute(&self.pool)
-                .await?;
+            self.touch(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+                now,
+                token_id,
+            )
+            .await;
         }
         let user_id: i64 = r.try_get(4)?;
-        let grants = self.principal_grants(user_id).await?;
+        let user_admin = r.try_get::<i64, _>(6)? != 0;
+        // An administrator's token capped below admin acts with that role on
+        // every tenant (an administrator holds no grants of its own).
+        let grants = if user_admin && cap != Role::Admin {
+            self.tenants()
+                .await?
+                .into_iter()
+                .map(|t| Grant {
+                    tenant_id: t.id,
+                    tenant: t.name,
+                    role: cap,
+                    auditor: None,
+                })
+                .collect()
+        } else {
+            self.principal_grants(user_id).await?
+        };
         Ok(Some(Principal::new(
             user_id,
             r.try_get(5)?,
-            r.try_get::<i64, _>(6)? != 0,
+            user_admin,
             Via::Token {
                 token_id,
                 role: cap,
+                expires_at: r.try_get(7)?,
             },
             grants,
             tenants.as_deref(),
             now,
         )))
+    }
+
+    /// Record a last-use time, best effort: a read must not fail because a
+    /// long ingest holds SQLite's write lock (the time is refreshed on a
+    /// later request).
+    async fn touch(&self, sql: &'static str, now: i64, id: i64) {
+        if let Err(e) = sqlx::query(sql)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+        {
+            tracing::debug!(error = %e, "Last-use time not recorded.");
+        }
     }
 
     async fn principal_grants(&self, user_id: i64) -> Result<Vec<Grant>, StoreError> {
