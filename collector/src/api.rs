@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod fleet;
 pub mod page;
+pub mod problems;
 pub mod session;
 pub mod tokens;
 
@@ -23,13 +24,14 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use self::error::{ApiError, REQUEST_ID};
 use self::extract::Auth;
+use self::problems::ServerErrors;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
 
@@ -97,7 +99,36 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit-log", get(audit_log::list))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(read_body))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// Read the whole request body before the handler runs. A handler that
+/// answers without reading it (a 401 before the JSON, a 405, a GET sent a
+/// body) leaves it in the socket if it had not arrived yet, and hyper then
+/// closes the connection after the response without `Connection: close`:
+/// the client's next request on it fails (schemathesis found this).
+async fn read_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, crate::http::MAX_API_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(_) => {
+            let mut res = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "request bodies are at most {} KiB",
+                    crate::http::MAX_API_BYTES >> 10
+                ),
+            )
+            .into_response();
+            // The rest of the body is still unread: say that the
+            // connection ends here.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -188,7 +219,8 @@ impl utoipa::Modify for Security {
         fleet::create_enrollment_token, fleet::revoke_enrollment_token, fleet::list_integrations,
         audit_log::list,
     ),
-    modifiers(&Security),
+    components(schemas(error::Problem)),
+    modifiers(&Security, &ServerErrors),
     tags(
         (name = "auth", description = "Sign-in and the caller"),
         (name = "admin", description = "Tenants, users, grants"),
@@ -236,5 +268,51 @@ mod tests {
         }
         assert_eq!(routes, documented, "routes (left) vs OpenAPI (right)");
         assert!(routes.len() > 20);
+    }
+
+    /// Every error response is documented as problem+json, and every
+    /// operation documents what its extractors reject with (see
+    /// [`problems`]): schemathesis checks the same against a running
+    /// collector, this catches it at `cargo test`.
+    #[test]
+    fn every_operation_documents_its_problems() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let name = format!("{method} {path}");
+                let responses = op["responses"].as_object().unwrap();
+                for (status, r) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                    let content = r["content"].as_object();
+                    let types: Vec<&str> = content
+                        .map(|c| c.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    assert_eq!(types, [problems::PROBLEM_JSON], "{name} {status}");
+                    assert_eq!(
+                        r["content"][problems::PROBLEM_JSON]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{name} {status}"
+                    );
+                }
+                let mut needs = vec!["5XX"];
+                if op.get("security").is_some() {
+                    needs.push("401");
+                    if method != "get" {
+                        needs.push("403");
+                    }
+                }
+                if op.get("parameters").is_some() {
+                    needs.push("400");
+                }
+                if op.get("requestBody").is_some() {
+                    needs.extend(["400", "413", "415", "422"]);
+                }
+                for status in needs {
+                    assert!(
+                        responses.contains_key(status),
+                        "{name} does not document {status}"
+                    );
+                }
+            }
+        }
     }
 }

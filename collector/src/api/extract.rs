@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -70,7 +70,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// Path parameters, rejected as 400 `invalid_path`.
+/// Path parameters, rejected as 400 `invalid_path`; so are parameters with
+/// control characters, which no name or id of ours has (and PostgreSQL
+/// refuses NUL in text: it would be a 500 further in).
 #[derive(Debug)]
 pub struct Path<T>(pub T);
 
@@ -78,11 +80,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", m);
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|r| invalid(r.body_text()))?;
+        if let Some((name, _)) = raw
+            .iter()
+            .find(|(_, value)| value.chars().any(char::is_control))
+        {
+            return Err(invalid(format!("{name} holds control characters")));
+        }
         #[allow(clippy::disallowed_types)]
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Self(v))
-            .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", r.body_text()))
+            .map_err(|r| invalid(r.body_text()))
     }
 }
 
