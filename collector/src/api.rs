@@ -20,8 +20,11 @@ pub mod problems;
 pub mod session;
 pub mod tokens;
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -135,12 +138,40 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+/// 405, with the `Allow` header RFC 9110 requires (axum leaves it out when
+/// the fallback is ours): the methods the OpenAPI document has for the
+/// path, which `tests::every_route_is_documented` keeps equal to the routes.
+async fn method_not_allowed(path: Option<MatchedPath>) -> Response {
+    static ALLOW: LazyLock<HashMap<String, HeaderValue>> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .into_iter()
+            .filter_map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET, HEAD", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, served)| served.then_some(m))
+                .collect();
+                Some((path, HeaderValue::from_str(&methods.join(", ")).ok()?))
+            })
+            .collect()
+    });
+    let mut res = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this route does not take that method",
     )
+    .into_response();
+    if let Some(allow) = path.and_then(|p| ALLOW.get(p.as_str())) {
+        res.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    res
 }
 
 /// API responses are never cached and never sniffed or framed.

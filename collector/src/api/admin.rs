@@ -97,10 +97,9 @@ pub async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// E-mail address.
-    #[schema(max_length = 254)]
     pub email: String,
     /// Initial password (12–1024 bytes).
-    #[schema(min_length = 12, max_length = 1024)]
+    #[schema(min_length = 12)]
     pub password: String,
     /// Global administrator.
     #[serde(default)]
@@ -173,7 +172,7 @@ pub struct UserPatch {
     /// Disable (true) or enable (false).
     pub disabled: Option<bool>,
     /// New password (12–1024 bytes); ends the user's sessions.
-    #[schema(min_length = 12, max_length = 1024)]
+    #[schema(min_length = 12)]
     pub password: Option<String>,
 }
 
@@ -229,7 +228,7 @@ pub struct GrantRequest {
 /// Grant a user a role on a tenant, replacing any earlier grant (admins).
 #[utoipa::path(put, path = "/api/v1/users/{id}/grants/{tenant}", tag = "admin",
     request_body = GrantRequest,
-    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 200, body = Vec<GrantRow>), BadRequest, Unauthenticated, Forbidden, NotFound,
               PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
@@ -295,7 +294,7 @@ pub async fn put_grant(
 
 /// Remove a user's grant on a tenant (admins).
 #[utoipa::path(delete, path = "/api/v1/users/{id}/grants/{tenant}", tag = "admin",
-    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 204), BadRequest, Unauthenticated, Forbidden, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn delete_grant(

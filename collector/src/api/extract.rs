@@ -7,12 +7,16 @@
 //! either, and checks CSRF for cookie-authenticated state changes. What the
 //! caller may do is decided by the guard (`Principal::tenant`), not here.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use serde::de::DeserializeOwned;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 use crate::audit::{Actor, Context};
@@ -29,7 +33,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, Copy)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// A JSON body, rejected as problem+json (400 `invalid_json`, 413
+/// A JSON object body, rejected as problem+json (400 `invalid_json` for
+/// what does not parse, 422 `invalid_json` for what does not fit, 413
 /// `payload_too_large`, 415 `unsupported_media_type`).
 #[derive(Debug)]
 pub struct Json<T>(pub T);
@@ -39,8 +44,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         #[allow(clippy::disallowed_types)]
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
+        match axum::Json::<Object<T>>::from_request(req, state).await {
+            Ok(axum::Json(Object(v))) => Ok(Self(v)),
             Err(rejection) => {
                 let status = rejection.status();
                 let code = match status {
@@ -51,6 +56,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 Err(ApiError::new(status, code, rejection.body_text()))
             }
         }
+    }
+}
+
+/// `T` read from a JSON object only. serde also reads a struct from an
+/// array of its fields in order, so `[null, null]` was a valid patch and
+/// `["acme"]` a new tenant (schemathesis found this): bodies are objects,
+/// as documented.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Fields(PhantomData))
+            .map(Object)
     }
 }
 
@@ -283,4 +316,38 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
         return Err(refuse("wrong CSRF token"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        name: String,
+        ttl: Option<i64>,
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        let read = |s: &str| serde_json::from_str::<Object<Body>>(s).map(|o| o.0);
+        assert_eq!(
+            read(r#"{"name": "acme"}"#).unwrap(),
+            Body {
+                name: "acme".into(),
+                ttl: None
+            }
+        );
+        for bad in [
+            r#"["acme", null]"#,
+            r#""acme""#,
+            "null",
+            r#"{"name": "a", "name": "b"}"#,
+            r#"{"name": "a", "other": 1}"#,
+            r#"{}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use crate::store::fleet::{AgentRow, EnrollmentTokenRow, IntegrationRow};
 
 /// The tenant's agents: last seen, seq, last batch, errors, certificate expiry.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/agents", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 200, body = Vec<AgentRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_agents(
@@ -35,7 +35,7 @@ pub async fn list_agents(
 
 /// Revoke an agent (operators): its batches are refused from now on.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/agents/{agent}/revoke", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme"), ("agent" = String, Path, description = "Agent id")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme"), ("agent" = String, Path, description = "Agent id", pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$")),
     responses((status = 204), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict),
     security(("session" = []), ("token" = [])))]
 pub async fn revoke_agent(
@@ -53,7 +53,7 @@ pub async fn revoke_agent(
 
 /// The tenant's enrollment tokens (operators; never their secrets).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 200, body = Vec<EnrollmentTokenRow>), BadRequest, Unauthenticated, Forbidden,
               NotFound),
     security(("session" = []), ("token" = [])))]
@@ -90,7 +90,7 @@ pub struct CreatedEnrollmentToken {
 /// Create a one-time enrollment token (operators).
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
     request_body = NewEnrollmentToken,
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 201, body = CreatedEnrollmentToken), BadRequest, Unauthenticated, Forbidden,
               NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
@@ -122,7 +122,7 @@ pub async fn create_enrollment_token(
 
 /// Revoke an unused enrollment token (operators).
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/enrollment-tokens/{id}", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme"), ("id" = i64, Path, description = "Token id")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme"), ("id" = i64, Path, description = "Token id")),
     responses((status = 200, body = EnrollmentTokenRow), BadRequest, Unauthenticated, Forbidden,
               NotFound, Conflict),
     security(("session" = []), ("token" = [])))]
@@ -142,7 +142,7 @@ pub async fn revoke_enrollment_token(
 
 /// The tenant's integrations: status, last error, error count, last sync.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/integrations", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, example = "acme")),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
     responses((status = 200, body = Vec<IntegrationRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_integrations(
