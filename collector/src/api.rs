@@ -26,22 +26,27 @@ pub mod frameworks;
 pub mod mappings;
 pub mod page;
 pub mod policies;
+pub mod problems;
 pub mod scans;
 pub mod scf;
 pub mod session;
 pub mod tokens;
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use self::error::{ApiError, REQUEST_ID};
 use self::extract::Auth;
+use self::problems::ServerErrors;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
 
@@ -192,7 +197,36 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/scf-controls", get(scf::list_scf_controls))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(read_body))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// Read the whole request body before the handler runs. A handler that
+/// answers without reading it (a 401 before the JSON, a 405, a GET sent a
+/// body) leaves it in the socket if it had not arrived yet, and hyper then
+/// closes the connection after the response without `Connection: close`:
+/// the client's next request on it fails (schemathesis found this).
+async fn read_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, crate::http::MAX_API_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(_) => {
+            let mut res = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "request bodies are at most {} KiB",
+                    crate::http::MAX_API_BYTES >> 10
+                ),
+            )
+            .into_response();
+            // The rest of the body is still unread: say that the
+            // connection ends here.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
 }
 
 /// 404 for any path that is no route.
@@ -200,12 +234,40 @@ pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+/// 405, with the `Allow` header RFC 9110 requires (axum leaves it out when
+/// the fallback is ours): the methods the OpenAPI document has for the
+/// path, which `tests::every_route_is_documented` keeps equal to the routes.
+async fn method_not_allowed(path: Option<MatchedPath>) -> Response {
+    static ALLOW: LazyLock<HashMap<String, HeaderValue>> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .into_iter()
+            .filter_map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET, HEAD", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, served)| served.then_some(m))
+                .collect();
+                Some((path, HeaderValue::from_str(&methods.join(", ")).ok()?))
+            })
+            .collect()
+    });
+    let mut res = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this route does not take that method",
     )
+    .into_response();
+    if let Some(allow) = path.and_then(|p| ALLOW.get(p.as_str())) {
+        res.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    res
 }
 
 /// API responses are never cached and never sniffed or framed.
@@ -298,11 +360,12 @@ impl utoipa::Modify for Security {
     // Enums that appear only in query parameters are referenced but not
     // collected by utoipa on their own.
     components(schemas(
+        error::Problem,
         crate::store::controls::Posture,
         crate::store::controls::WorkStatus,
         crate::store::review::ReviewStatus,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &ServerErrors),
     tags(
         (name = "auth", description = "Sign-in and the caller"),
         (name = "admin", description = "Tenants, users, grants"),
@@ -364,5 +427,51 @@ mod tests {
         }
         assert_eq!(routes, documented, "routes (left) vs OpenAPI (right)");
         assert!(routes.len() > 20);
+    }
+
+    /// Every error response is documented as problem+json, and every
+    /// operation documents what its extractors reject with (see
+    /// [`problems`]): schemathesis checks the same against a running
+    /// collector, this catches it at `cargo test`.
+    #[test]
+    fn every_operation_documents_its_problems() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let name = format!("{method} {path}");
+                let responses = op["responses"].as_object().unwrap();
+                for (status, r) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                    let content = r["content"].as_object();
+                    let types: Vec<&str> = content
+                        .map(|c| c.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    assert_eq!(types, [problems::PROBLEM_JSON], "{name} {status}");
+                    assert_eq!(
+                        r["content"][problems::PROBLEM_JSON]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{name} {status}"
+                    );
+                }
+                let mut needs = vec!["5XX"];
+                if op.get("security").is_some() {
+                    needs.push("401");
+                    if method != "get" {
+                        needs.push("403");
+                    }
+                }
+                if op.get("parameters").is_some() {
+                    needs.push("400");
+                }
+                if op.get("requestBody").is_some() {
+                    needs.extend(["400", "413", "415", "422"]);
+                }
+                for status in needs {
+                    assert!(
+                        responses.contains_key(status),
+                        "{name} does not document {status}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::store::{EnrollFailure, IngestOutcome, IngestSummary, Store};
 
 /// Largest request body on the API listener: an enrollment request (a CSR
 /// and a hostname) or an API edit.
-const MAX_API_BYTES: usize = 64 << 10;
+pub(crate) const MAX_API_BYTES: usize = 64 << 10;
 
 /// Shared by all handlers.
 #[derive(Debug, Clone)]

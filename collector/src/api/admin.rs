@@ -7,13 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path};
+use super::problems::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::session::normalise_email;
 use crate::auth::{AuditorScope, Role, password};
 use crate::http::AppState;
 use crate::store::{GrantRow, TenantRow, UserRow};
 
-/// Longest tenant name.
-pub const MAX_TENANT_NAME: usize = 100;
+pub use crate::store::users::MAX_TENANT_NAME;
 
 /// Check a tenant name: 1–100 characters, letters, digits, `-`, `_`, `.`
 /// (it appears in URLs and log origins).
@@ -34,7 +37,7 @@ pub fn check_tenant_name(name: &str) -> Result<(), ApiError> {
 
 /// Tenants the caller can reach.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "admin",
-    responses((status = 200, body = Vec<TenantRow>), (status = 401, body = super::error::Problem)),
+    responses((status = 200, body = Vec<TenantRow>), Unauthenticated),
     security(("session" = []), ("token" = [])))]
 pub async fn list_tenants(
     State(state): State<AppState>,
@@ -54,13 +57,14 @@ pub async fn list_tenants(
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
     /// Name.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$", example = "acme")]
     pub name: String,
 }
 
 /// Create a tenant (admins).
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "admin", request_body = NewTenant,
-    responses((status = 201, body = TenantRow), (status = 403, body = super::error::Problem),
-              (status = 409, body = super::error::Problem)),
+    responses((status = 201, body = TenantRow), BadRequest, Unauthenticated, Forbidden, Conflict,
+              PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn create_tenant(
     State(state): State<AppState>,
@@ -78,7 +82,7 @@ pub async fn create_tenant(
 
 /// Every user (admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin",
-    responses((status = 200, body = Vec<UserRow>), (status = 403, body = super::error::Problem)),
+    responses((status = 200, body = Vec<UserRow>), Unauthenticated, Forbidden),
     security(("session" = []), ("token" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -95,6 +99,7 @@ pub struct NewUser {
     /// E-mail address.
     pub email: String,
     /// Initial password (12–1024 bytes).
+    #[schema(min_length = 12)]
     pub password: String,
     /// Global administrator.
     #[serde(default)]
@@ -103,8 +108,8 @@ pub struct NewUser {
 
 /// Create a user (admins).
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
-    responses((status = 201, body = UserRow), (status = 403, body = super::error::Problem),
-              (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 201, body = UserRow), BadRequest, Unauthenticated, Forbidden, Conflict,
+              PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -143,7 +148,7 @@ pub struct UserDetail {
 /// One user (admins).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "admin",
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, body = UserDetail), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = UserDetail), BadRequest, Unauthenticated, Forbidden, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -166,15 +171,16 @@ pub async fn get_user(
 pub struct UserPatch {
     /// Disable (true) or enable (false).
     pub disabled: Option<bool>,
-    /// New password; ends the user's sessions.
+    /// New password (12–1024 bytes); ends the user's sessions.
+    #[schema(min_length = 12)]
     pub password: Option<String>,
 }
 
 /// Disable, enable or reset the password of a user (admins).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "admin", request_body = UserPatch,
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, body = UserRow), (status = 404, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = UserRow), BadRequest, Unauthenticated, Forbidden, NotFound,
+              PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -209,6 +215,7 @@ pub struct GrantRequest {
     /// `operator`, `auditor` or `viewer` (admin is a user flag, not a grant).
     pub role: Role,
     /// Auditors: framework ids they may see.
+    #[schema(min_items = 1, max_items = 16)]
     pub frameworks: Option<Vec<String>>,
     /// Auditors: observation window start (Unix ms).
     pub from: Option<i64>,
@@ -221,9 +228,9 @@ pub struct GrantRequest {
 /// Grant a user a role on a tenant, replacing any earlier grant (admins).
 #[utoipa::path(put, path = "/api/v1/users/{id}/grants/{tenant}", tag = "admin",
     request_body = GrantRequest,
-    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<GrantRow>), (status = 404, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 200, body = Vec<GrantRow>), BadRequest, Unauthenticated, Forbidden, NotFound,
+              PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn put_grant(
     State(state): State<AppState>,
@@ -291,8 +298,8 @@ pub async fn put_grant(
 
 /// Remove a user's grant on a tenant (admins).
 #[utoipa::path(delete, path = "/api/v1/users/{id}/grants/{tenant}", tag = "admin",
-    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 204), (status = 404, body = super::error::Problem)),
+    params(("id" = i64, Path, description = "User id"), ("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 204), BadRequest, Unauthenticated, Forbidden, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn delete_grant(
     State(state): State<AppState>,

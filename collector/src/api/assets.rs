@@ -7,6 +7,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Path, Query};
 use super::filter::{self, MAX_NAME, MAX_SEARCH};
 use super::page::{self, Page};
+use super::problems::{BadRequest, NotFound, Unauthenticated, Unprocessable};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -60,8 +61,7 @@ fn tag(value: Option<String>) -> Result<Option<(String, String)>, ApiError> {
 /// The tenant's assets by id, inactive ones included (`active: false`).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/assets", tag = "inventory",
     params(("tenant" = String, Path, description = "Tenant name"), AssetsQuery),
-    responses((status = 200, body = Page<AssetRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<AssetRow>), BadRequest, Unauthenticated, NotFound, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_assets(
     State(state): State<AppState>,
@@ -88,7 +88,7 @@ pub async fn list_assets(
 /// One asset: its document, relationships (both directions) and result counts.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/assets/{id}", tag = "inventory",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Asset id")),
-    responses((status = 200, body = AssetDetail), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = AssetDetail), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_asset(
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Query};
 use super::page::{Page, page, request};
+use super::problems::{BadRequest, Forbidden, NotFound, Unauthenticated, Unprocessable};
 use super::tenant;
 use crate::audit::{Action, Row};
 use crate::auth::Need;
@@ -23,22 +24,28 @@ const MAX_FILTER: usize = 200;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Actor id (user id, token id or agent id).
+    #[param(max_length = 200)]
     pub actor: Option<String>,
     /// Action, e.g. `control.update`.
     pub action: Option<String>,
     /// Object type, e.g. `applied_control`.
+    #[param(max_length = 200)]
     pub object_type: Option<String>,
     /// Object id.
+    #[param(max_length = 200)]
     pub object_id: Option<String>,
     /// Tenant name (required unless you are an administrator).
+    #[param(max_length = 100)]
     pub tenant: Option<String>,
     /// From (Unix ms, inclusive).
     pub from: Option<i64>,
     /// To (Unix ms, exclusive).
     pub to: Option<i64>,
     /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
 }
 
@@ -53,8 +60,8 @@ fn bounded(v: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
 
 /// The audit trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Page<Row>), (status = 400, body = super::error::Problem),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Page<Row>), BadRequest, Unauthenticated, Forbidden, NotFound,
+              Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,

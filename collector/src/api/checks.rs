@@ -4,6 +4,7 @@ use axum::extract::State;
 
 use super::error::ApiResult;
 use super::extract::{Auth, Path};
+use super::problems::{BadRequest, NotFound, Unauthenticated};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -13,7 +14,7 @@ use crate::store::checks::CheckRow;
 /// with result counts by status.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/checks", tag = "inventory",
     params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<CheckRow>), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Vec<CheckRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_checks(
     State(state): State<AppState>,

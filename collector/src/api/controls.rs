@@ -9,6 +9,10 @@ use super::edit::{self, MAX_NOTES, MAX_OWNER, Tagged, tagged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path, Query};
 use super::page::{self, Page};
+use super::problems::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired,
+    Unauthenticated, Unprocessable, UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -44,8 +48,7 @@ pub struct ControlQuery {
 /// frameworks).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/controls", tag = "controls",
     params(("tenant" = String, Path, description = "Tenant name"), ControlQuery),
-    responses((status = 200, body = Page<ControlRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<ControlRow>), BadRequest, Unauthenticated, NotFound, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_controls(
     State(state): State<AppState>,
@@ -72,8 +75,7 @@ pub async fn list_controls(
 /// 100), evidence counts, requirement mappings and policies; `ETag` for edits.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/controls/{id}", tag = "controls",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Control id")),
-    responses((status = 200, body = ControlDetail, headers(("ETag" = String, description = "\"v<version>\""))),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = ControlDetail, headers(("ETag" = String, description = "\"v<version>\""))), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_control(
     State(state): State<AppState>,
@@ -110,10 +112,7 @@ pub struct ControlPatch {
     request_body = ControlPatch,
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Control id"),
            ("If-Match" = String, Header, description = "ETag from GET")),
-    responses((status = 200, body = ControlRow, headers(("ETag" = String, description = "The new ETag"))),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 412, body = super::error::Problem), (status = 422, body = super::error::Problem),
-              (status = 428, body = super::error::Problem)),
+    responses((status = 200, body = ControlRow, headers(("ETag" = String, description = "The new ETag"))), BadRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired),
     security(("session" = []), ("token" = [])))]
 pub async fn patch_control(
     State(state): State<AppState>,

@@ -11,6 +11,10 @@ use super::edit::{self, MAX_REF, Tagged, tagged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path, Query};
 use super::page::{self, Page};
+use super::problems::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired,
+    Unauthenticated, Unprocessable, UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -52,8 +56,7 @@ pub struct EvidenceQuery {
 /// evidence within their window).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/evidence", tag = "evidence",
     params(("tenant" = String, Path, description = "Tenant name"), EvidenceQuery),
-    responses((status = 200, body = Page<EvidenceRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<EvidenceRow>), BadRequest, Unauthenticated, NotFound, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_evidence(
     State(state): State<AppState>,
@@ -83,8 +86,7 @@ pub async fn list_evidence(
 /// history, revisions, controls; `ETag` on the review version.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/evidence/{id}", tag = "evidence",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Evidence id")),
-    responses((status = 200, body = EvidenceDetail, headers(("ETag" = String, description = "Review version and latest revision"))),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = EvidenceDetail, headers(("ETag" = String, description = "Review version and latest revision"))), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_evidence(
     State(state): State<AppState>,
@@ -109,7 +111,7 @@ pub async fn get_evidence(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/evidence/{id}/revisions/{version}", tag = "evidence",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Evidence id"),
            ("version" = i64, Path, description = "Revision version")),
-    responses((status = 200, body = RevisionDetail), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = RevisionDetail), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_revision(
     State(state): State<AppState>,
@@ -141,10 +143,7 @@ pub struct ReviewRequest {
     request_body = ReviewRequest,
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Evidence id"),
            ("If-Match" = String, Header, description = "ETag from GET")),
-    responses((status = 200, body = EvidenceRow, headers(("ETag" = String, description = "The new ETag"))),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 412, body = super::error::Problem), (status = 422, body = super::error::Problem),
-              (status = 428, body = super::error::Problem)),
+    responses((status = 200, body = EvidenceRow, headers(("ETag" = String, description = "The new ETag"))), BadRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired),
     security(("session" = []), ("token" = [])))]
 pub async fn review_evidence(
     State(state): State<AppState>,
@@ -190,8 +189,7 @@ pub struct Approved {
 /// and administrators): one history row each, one audit row for all.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/controls/{id}/evidence/approve", tag = "evidence",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Control id")),
-    responses((status = 200, body = Approved), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Approved), BadRequest, Unauthenticated, Forbidden, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn approve_control_evidence(
     State(state): State<AppState>,

@@ -7,12 +7,16 @@
 //! either, and checks CSRF for cookie-authenticated state changes. What the
 //! caller may do is decided by the guard (`Principal::tenant`), not here.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use serde::de::DeserializeOwned;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 use crate::audit::{Actor, Context};
@@ -34,6 +38,7 @@ pub struct RemoteAddr(pub SocketAddr);
 /// body limit, 400 `invalid_json` for malformed JSON and 422 `invalid_json`
 /// for JSON of the wrong shape. Strings holding U+0000 are refused too:
 /// PostgreSQL cannot store them in text, and no field of ours needs one.
+/// The body must be a JSON object.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -73,14 +78,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "strings must not contain U+0000",
             ));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            let status = if e.is_data() {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            ApiError::new(status, "invalid_json", format!("malformed JSON body: {e}"))
-        })
+        serde_json::from_slice::<Object<T>>(&bytes)
+            .map(|Object(v)| Self(v))
+            .map_err(|e| {
+                let status = if e.is_data() {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                ApiError::new(status, "invalid_json", format!("malformed JSON body: {e}"))
+            })
     }
 }
 
@@ -107,6 +114,34 @@ fn has_control(raw: &str) -> bool {
     false
 }
 
+/// `T` read from a JSON object only. serde also reads a struct from an
+/// array of its fields in order, so `[null, null]` was a valid patch and
+/// `["acme"]` a new tenant (schemathesis found this): bodies are objects,
+/// as documented.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Fields(PhantomData))
+            .map(Object)
+    }
+}
+
 /// Query parameters, rejected as 400 `invalid_query`.
 #[derive(Debug)]
 pub struct Query<T>(pub T);
@@ -130,7 +165,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// Path parameters, rejected as 400 `invalid_path`.
+/// Path parameters, rejected as 400 `invalid_path`; so are parameters with
+/// control characters, which no name or id of ours has (and PostgreSQL
+/// refuses NUL in text: it would be a 500 further in).
 #[derive(Debug)]
 pub struct Path<T>(pub T);
 
@@ -138,18 +175,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if has_control(parts.uri.path()) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_path",
-                "paths must not contain control characters",
-            ));
+        let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", m);
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|r| invalid(r.body_text()))?;
+        if let Some((name, _)) = raw
+            .iter()
+            .find(|(_, value)| value.chars().any(char::is_control))
+        {
+            return Err(invalid(format!("{name} holds control characters")));
         }
         #[allow(clippy::disallowed_types)]
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Self(v))
-            .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", r.body_text()))
+            .map_err(|r| invalid(r.body_text()))
     }
 }
 
@@ -342,7 +382,7 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_control;
+    use super::*;
 
     #[test]
     fn control_characters_are_found_raw_and_percent_encoded() {
@@ -351,6 +391,35 @@ mod tests {
         }
         for good in ["acme", "a%20b", "%41%42", "100%", "%zz", "caf%C3%A9"] {
             assert!(!has_control(good), "{good}");
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        name: String,
+        ttl: Option<i64>,
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        let read = |s: &str| serde_json::from_str::<Object<Body>>(s).map(|o| o.0);
+        assert_eq!(
+            read(r#"{"name": "acme"}"#).unwrap(),
+            Body {
+                name: "acme".into(),
+                ttl: None
+            }
+        );
+        for bad in [
+            r#"["acme", null]"#,
+            r#""acme""#,
+            "null",
+            r#"{"name": "a", "name": "b"}"#,
+            r#"{"name": "a", "other": 1}"#,
+            r#"{}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
         }
     }
 }

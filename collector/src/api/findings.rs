@@ -9,6 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Path, Query};
 use super::filter::{self, MAX_NAME, MAX_SEARCH};
 use super::page::{self, Page};
+use super::problems::{BadRequest, Forbidden, NotFound, Unauthenticated, Unprocessable};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -57,9 +58,7 @@ pub struct ResultsQuery {
 /// The tenant's check results (auditors: those observed within their window).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/results", tag = "findings",
     params(("tenant" = String, Path, description = "Tenant name"), ResultsQuery),
-    responses((status = 200, body = Page<FindingRow>), (status = 400, body = super::error::Problem),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<FindingRow>), BadRequest, Unauthenticated, Forbidden, NotFound, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_results(
     State(state): State<AppState>,
@@ -106,7 +105,7 @@ pub async fn list_results(
 /// One check result with its status history and evidence record id.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/results/{id}", tag = "findings",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Result id")),
-    responses((status = 200, body = FindingDetail), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = FindingDetail), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_result(
     State(state): State<AppState>,

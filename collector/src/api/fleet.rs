@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path};
+use super::problems::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -13,8 +17,8 @@ use crate::store::fleet::{AgentRow, EnrollmentTokenRow, IntegrationRow};
 
 /// The tenant's agents: last seen, seq, last batch, errors, certificate expiry.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/agents", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<AgentRow>), (status = 404, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 200, body = Vec<AgentRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_agents(
     State(state): State<AppState>,
@@ -31,9 +35,8 @@ pub async fn list_agents(
 
 /// Revoke an agent (operators): its batches are refused from now on.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/agents/{agent}/revoke", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name"), ("agent" = String, Path, description = "Agent id")),
-    responses((status = 204), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme"), ("agent" = String, Path, description = "Agent id", pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$")),
+    responses((status = 204), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict),
     security(("session" = []), ("token" = [])))]
 pub async fn revoke_agent(
     State(state): State<AppState>,
@@ -50,9 +53,9 @@ pub async fn revoke_agent(
 
 /// The tenant's enrollment tokens (operators; never their secrets).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<EnrollmentTokenRow>), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 200, body = Vec<EnrollmentTokenRow>), BadRequest, Unauthenticated, Forbidden,
+              NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_enrollment_tokens(
     State(state): State<AppState>,
@@ -68,6 +71,7 @@ pub async fn list_enrollment_tokens(
 #[serde(deny_unknown_fields)]
 pub struct NewEnrollmentToken {
     /// Hours until it expires (1–720, default 24).
+    #[schema(minimum = 1, maximum = 720)]
     pub ttl_hours: Option<i64>,
 }
 
@@ -86,9 +90,9 @@ pub struct CreatedEnrollmentToken {
 /// Create a one-time enrollment token (operators).
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/enrollment-tokens", tag = "fleet",
     request_body = NewEnrollmentToken,
-    params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 201, body = CreatedEnrollmentToken), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 201, body = CreatedEnrollmentToken), BadRequest, Unauthenticated, Forbidden,
+              NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn create_enrollment_token(
     State(state): State<AppState>,
@@ -118,9 +122,9 @@ pub async fn create_enrollment_token(
 
 /// Revoke an unused enrollment token (operators).
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/enrollment-tokens/{id}", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Token id")),
-    responses((status = 200, body = EnrollmentTokenRow), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme"), ("id" = i64, Path, description = "Token id")),
+    responses((status = 200, body = EnrollmentTokenRow), BadRequest, Unauthenticated, Forbidden,
+              NotFound, Conflict),
     security(("session" = []), ("token" = [])))]
 pub async fn revoke_enrollment_token(
     State(state): State<AppState>,
@@ -138,8 +142,8 @@ pub async fn revoke_enrollment_token(
 
 /// The tenant's integrations: status, last error, error count, last sync.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/integrations", tag = "fleet",
-    params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<IntegrationRow>), (status = 404, body = super::error::Problem)),
+    params(("tenant" = String, Path, description = "Tenant name", max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$", example = "acme")),
+    responses((status = 200, body = Vec<IntegrationRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_integrations(
     State(state): State<AppState>,

@@ -10,6 +10,10 @@ use serde::Deserialize;
 use super::edit::{self, MAX_NOTES, MAX_REF, Tagged, tagged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path};
+use super::problems::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed,
+    PreconditionRequired, Unauthenticated, Unprocessable, UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
@@ -36,7 +40,7 @@ fn visible(t: &TenantAccess, id: &str) -> Result<&'static str, ApiError> {
 /// by derived status, coverage, and the compliance score of the assessments.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/frameworks", tag = "frameworks",
     params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 200, body = Vec<FrameworkSummary>), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Vec<FrameworkSummary>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_frameworks(
     State(state): State<AppState>,
@@ -52,7 +56,7 @@ pub async fn list_frameworks(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/frameworks/{framework}", tag = "frameworks",
     params(("tenant" = String, Path, description = "Tenant name"),
            ("framework" = String, Path, description = "soc2, iso27001_2022, nist_csf_2.0, pci_dss_4.0.1 or nist_800_53_r5")),
-    responses((status = 200, body = FrameworkDetail), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = FrameworkDetail), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_framework(
     State(state): State<AppState>,
@@ -75,8 +79,7 @@ pub async fn get_framework(
     params(("tenant" = String, Path, description = "Tenant name"),
            ("framework" = String, Path, description = "Framework id"),
            ("ref" = String, Path, description = "Requirement id")),
-    responses((status = 200, body = AssessmentRow, headers(("ETag" = String, description = "\"v<version>\""))),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = AssessmentRow, headers(("ETag" = String, description = "\"v<version>\""))), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_assessment(
     State(state): State<AppState>,
@@ -137,10 +140,7 @@ pub struct AssessmentPut {
            ("ref" = String, Path, description = "Requirement id"),
            ("If-Match" = Option<String>, Header, description = "ETag from GET, to replace an assessment")),
     responses((status = 200, body = AssessmentRow, headers(("ETag" = String, description = "The new ETag"))),
-              (status = 201, body = AssessmentRow, headers(("ETag" = String, description = "The new ETag"))),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem),
-              (status = 422, body = super::error::Problem), (status = 428, body = super::error::Problem)),
+              (status = 201, body = AssessmentRow, headers(("ETag" = String, description = "The new ETag"))), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired),
     security(("session" = []), ("token" = [])))]
 pub async fn put_assessment(
     State(state): State<AppState>,

@@ -9,6 +9,10 @@ use super::edit::{self, MAX_REF};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path, Query};
 use super::page::{self, Page};
+use super::problems::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -38,8 +42,7 @@ pub struct MappingQuery {
 /// those of their frameworks).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/mappings", tag = "mappings",
     params(("tenant" = String, Path, description = "Tenant name"), MappingQuery),
-    responses((status = 200, body = Page<MappingRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<MappingRow>), BadRequest, Unauthenticated, NotFound, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_mappings(
     State(state): State<AppState>,
@@ -90,9 +93,7 @@ fn key(control_id: i64, framework: &str, requirement: String) -> Result<MappingK
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/mappings", tag = "mappings",
     request_body = NewMapping,
     params(("tenant" = String, Path, description = "Tenant name")),
-    responses((status = 201, body = MappingRow), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    responses((status = 201, body = MappingRow), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn add_mapping(
     State(state): State<AppState>,
@@ -123,9 +124,7 @@ pub struct MappingKeyQuery {
 /// 409 `refused`.
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/mappings", tag = "mappings",
     params(("tenant" = String, Path, description = "Tenant name"), MappingKeyQuery),
-    responses((status = 204), (status = 403, body = super::error::Problem),
-              (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    responses((status = 204), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn remove_mapping(
     State(state): State<AppState>,

@@ -8,6 +8,10 @@ use serde::Deserialize;
 use super::edit::{self, MAX_NOTES, MAX_OWNER, Tagged, tagged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path, Query};
+use super::problems::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed,
+    PreconditionRequired, Unauthenticated, Unprocessable, UnsupportedMediaType,
+};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -27,7 +31,7 @@ pub struct PolicyQuery {
 /// those with a control of their frameworks).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/policies", tag = "policies",
     params(("tenant" = String, Path, description = "Tenant name"), PolicyQuery),
-    responses((status = 200, body = Vec<PolicyRow>), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Vec<PolicyRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_policies(
     State(state): State<AppState>,
@@ -43,8 +47,7 @@ pub async fn list_policies(
 /// for edits.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/policies/{id}", tag = "policies",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Policy id")),
-    responses((status = 200, body = PolicyDetail, headers(("ETag" = String, description = "\"v<version>\""))),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = PolicyDetail, headers(("ETag" = String, description = "\"v<version>\""))), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_policy(
     State(state): State<AppState>,
@@ -83,10 +86,7 @@ pub struct PolicyPatch {
     request_body = PolicyPatch,
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = i64, Path, description = "Policy id"),
            ("If-Match" = String, Header, description = "ETag from GET")),
-    responses((status = 200, body = PolicyRow, headers(("ETag" = String, description = "The new ETag"))),
-              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem),
-              (status = 422, body = super::error::Problem), (status = 428, body = super::error::Problem)),
+    responses((status = 200, body = PolicyRow, headers(("ETag" = String, description = "The new ETag"))), BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired),
     security(("session" = []), ("token" = [])))]
 pub async fn patch_policy(
     State(state): State<AppState>,

@@ -9,6 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Path, Query};
 use super::filter;
 use super::page::{self, Page};
+use super::problems::{BadRequest, NotFound, Unauthenticated};
 use super::tenant;
 use crate::auth::Need;
 use crate::http::AppState;
@@ -33,8 +34,7 @@ pub struct NewestFirstQuery {
 /// The tenant's batches, newest first (auditors: received within their window).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/batches", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), NewestFirstQuery),
-    responses((status = 200, body = Page<BatchRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Page<BatchRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_batches(
     State(state): State<AppState>,
@@ -56,8 +56,7 @@ pub async fn list_batches(
 /// One batch: its metadata and ingest summary.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/batches/{id}", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = String, Path, description = "Batch id (UUID)")),
-    responses((status = 200, body = BatchDetail), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = BatchDetail), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_batch(
     State(state): State<AppState>,
@@ -78,8 +77,7 @@ pub async fn get_batch(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/batches/{id}/raw", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), ("id" = String, Path, description = "Batch id (UUID)")),
     responses((status = 200, description = "The signed batch", content_type = "application/cose", body = inline(CoseSign1),
-               headers(("x-content-sha256" = String, description = "Hex SHA-256 of the bytes, recorded on receipt"))),
-              (status = 400, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+               headers(("x-content-sha256" = String, description = "Hex SHA-256 of the bytes, recorded on receipt"))), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_batch_raw(
     State(state): State<AppState>,
@@ -110,8 +108,7 @@ pub async fn get_batch_raw(
 /// scan's stored parts (auditors: parts received within their window).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/scans", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), NewestFirstQuery),
-    responses((status = 200, body = Page<ScanRow>), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = Page<ScanRow>), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn list_scans(
     State(state): State<AppState>,
@@ -133,8 +130,7 @@ pub async fn list_scans(
 /// One scan.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/scans/{scan_id}", tag = "scans",
     params(("tenant" = String, Path, description = "Tenant name"), ("scan_id" = String, Path, description = "Scan id (UUID)")),
-    responses((status = 200, body = ScanRow), (status = 400, body = super::error::Problem),
-              (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = ScanRow), BadRequest, Unauthenticated, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn get_scan(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use super::error::ApiResult;
 use super::extract::{Auth, Query};
 use super::filter::{self, MAX_NAME, MAX_SEARCH};
 use super::page::{self, Page};
+use super::problems::{BadRequest, Unauthenticated, Unprocessable};
 use crate::http::AppState;
 use crate::store::scf::{ScfControlRow, ScfFilter};
 
@@ -28,8 +29,7 @@ pub struct ScfQuery {
 /// SCF controls by id.
 #[utoipa::path(get, path = "/api/v1/scf-controls", tag = "catalog",
     params(ScfQuery),
-    responses((status = 200, body = Page<ScfControlRow>), (status = 400, body = super::error::Problem),
-              (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = Page<ScfControlRow>), BadRequest, Unauthenticated, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn list_scf_controls(
     State(state): State<AppState>,

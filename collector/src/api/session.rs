@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Meta, SESSION_COOKIE};
+use super::problems::{
+    BadRequest, Forbidden, PayloadTooLarge, TooManyRequests, Unauthenticated, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::audit::Actor;
 use crate::auth::{AuditorScope, Role, Via, password, secret};
 use crate::http::AppState;
@@ -92,8 +96,8 @@ fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
 
 /// Sign in with e-mail and password; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginReply), (status = 401, body = super::error::Problem),
-              (status = 429, body = super::error::Problem)))]
+    responses((status = 200, body = LoginReply, headers(("set-cookie" = String, description = "The session cookie"))),
+              BadRequest, Unauthenticated, PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests))]
 pub async fn login(
     State(state): State<AppState>,
     meta: Meta,
@@ -180,7 +184,8 @@ pub async fn login(
 
 /// End the current session and clear its cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = super::error::Problem)),
+    responses((status = 204, headers(("set-cookie" = String, description = "Clears the session cookie"))),
+              Unauthenticated, Forbidden, Unprocessable),
     security(("session" = [])))]
 pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
     let Via::Session { session_id, .. } = auth.principal.via else {
@@ -217,7 +222,7 @@ fn me_of(p: &crate::auth::Principal) -> Me {
 
 /// The caller, with their effective grants.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = super::error::Problem)),
+    responses((status = 200, body = Me), Unauthenticated),
     security(("session" = []), ("token" = [])))]
 pub async fn me(auth: Auth) -> axum::Json<Me> {
     axum::Json(me_of(&auth.principal))

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Json, Path};
+use super::problems::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::auth::{Principal, Role, Via, secret};
 use crate::http::AppState;
 use crate::store::ApiTokenRow;
@@ -21,12 +25,15 @@ const DEFAULT_TTL_DAYS: i64 = 90;
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// Label (1–100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Role cap: at most the caller's own.
     pub role: Role,
     /// Tenant names to limit it to (default: every tenant the caller reaches).
+    #[schema(min_items = 1, max_items = 100)]
     pub tenants: Option<Vec<String>>,
     /// Days until it expires (1–365, default 90).
+    #[schema(minimum = 1, maximum = 365)]
     pub ttl_days: Option<i64>,
 }
 
@@ -104,8 +111,8 @@ pub fn ensure_within_caller(
 
 /// Create an API token for the caller.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 403, body = super::error::Problem),
-              (status = 422, body = super::error::Problem)),
+    responses((status = 201, body = CreatedToken), BadRequest, Unauthenticated, Forbidden, NotFound,
+              PayloadTooLarge, UnsupportedMediaType, Unprocessable),
     security(("session" = []), ("token" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -115,7 +122,7 @@ pub async fn create_token(
     let p = &auth.principal;
     refuse_auditors(p)?;
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "token names are 1–100 printable characters",
         ));
@@ -200,7 +207,7 @@ pub async fn create_token(
 
 /// The caller's API tokens (admins: everyone's).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, body = Vec<ApiTokenRow>), (status = 403, body = super::error::Problem)),
+    responses((status = 200, body = Vec<ApiTokenRow>), Unauthenticated, Forbidden),
     security(("session" = []), ("token" = [])))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -215,7 +222,7 @@ pub async fn list_tokens(
 /// Revoke an API token (one's own; admins: any). Takes effect on the next request.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = i64, Path, description = "Token id")),
-    responses((status = 200, body = ApiTokenRow), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = ApiTokenRow), BadRequest, Unauthenticated, Forbidden, NotFound),
     security(("session" = []), ("token" = [])))]
 pub async fn revoke_token(
     State(state): State<AppState>,

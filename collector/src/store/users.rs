@@ -112,6 +112,9 @@ pub struct ThrottlePolicy {
 /// per request would make every read a write transaction.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// Longest tenant name (it appears in URLs and log origins).
+pub const MAX_TENANT_NAME: usize = 100;
+
 fn flag(b: bool) -> i64 {
     i64::from(b)
 }
@@ -121,8 +124,13 @@ fn role(s: &str) -> Result<Role, StoreError> {
 }
 
 impl Store {
-    /// Tenant id by name.
+    /// Tenant id by name. A name no tenant can have (over 100 bytes, or
+    /// with control characters) is not looked up: PostgreSQL refuses text
+    /// holding NUL, which would turn a hostile name into a 500.
     pub async fn tenant_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        if name.len() > MAX_TENANT_NAME || name.chars().any(char::is_control) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
