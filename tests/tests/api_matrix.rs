@@ -731,3 +731,50 @@ async fn auditor_bounds_sqlite() {
 async fn auditor_bounds_postgres() {
     auditor_bounds(Backend::Postgres).await;
 }
+
+/// A review decision is about the revisions the reviewer read: a rescan that
+/// adds a revision makes the record's ETag stale, and the decision is refused
+/// (412) until the reviewer reads it again.
+async fn stale_review(backend: Backend) {
+    let w = world(backend).await;
+    let path = format!("/api/v1/tenants/acme/evidence/{}", w.acme.evidence);
+    let seen = w.admin.get(&path).await.unwrap();
+    let tag = seen.headers["etag"].to_str().unwrap().to_string();
+    let mut rescan = scan(&w.e.identity.info.agent_id, "111111111111", "acme");
+    rescan.seq = 2;
+    let (status, body) =
+        w.e.post_as(
+            &w.e.identity,
+            citadel_wire::sign(&rescan, &w.e.identity.key).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let review = |tag: String| {
+        let req = w
+            .admin
+            .request(Method::POST, &format!("{path}/review"))
+            .header("if-match", tag)
+            .json(&json!({ "status": "approved" }));
+        ApiClient::read(req)
+    };
+    let r = review(tag.clone()).await.unwrap();
+    assert_eq!(r.status, 412, "{}", r.json);
+    assert_eq!(r.json["code"], "stale");
+    let fresh = w.admin.get(&path).await.unwrap();
+    let new_tag = fresh.headers["etag"].to_str().unwrap().to_string();
+    assert_ne!(new_tag, tag);
+    let r = review(new_tag).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["status"], "approved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_review_sqlite() {
+    stale_review(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_review_postgres() {
+    stale_review(Backend::Postgres).await;
+}
