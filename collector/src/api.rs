@@ -195,6 +195,7 @@ pub fn router() -> Router<AppState> {
             get(scans::get_scan),
         )
         .route("/api/v1/scf-controls", get(scf::list_scf_controls))
+        .route("/api/v1/catalog/imports", get(scf::list_catalog_imports))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(read_body))
@@ -355,7 +356,7 @@ impl utoipa::Modify for Security {
         assets::list_assets, assets::get_asset, checks::list_checks,
         findings::list_results, findings::get_result,
         scans::list_batches, scans::get_batch, scans::get_batch_raw, scans::list_scans,
-        scans::get_scan, scf::list_scf_controls,
+        scans::get_scan, scf::list_scf_controls, scf::list_catalog_imports,
     ),
     // Enums that appear only in query parameters are referenced but not
     // collected by utoipa on their own.

@@ -61,6 +61,9 @@ pub async fn run(url: &str, assets: usize, checks: usize) -> anyhow::Result<()> 
     drop(bytes);
     store.checkpoint().await?;
     println!("  ingested in {:.1} s", started.elapsed().as_secs_f64());
+    // Ingest refreshes PostgreSQL's statistics in the background after a
+    // large batch; measure with them in place.
+    store.analyze().await?;
 
     let ctx = Context::system(crate::store::now_ms());
     let user = store

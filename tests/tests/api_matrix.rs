@@ -287,6 +287,9 @@ fn cases() -> Vec<Case> {
             Prep::None,
         ),
         case(M::GET, "/api/v1/audit-log?tenant={t}", [200, 200, 403, 403]),
+        case(M::GET, "/api/v1/scf-controls?limit=5", READ),
+        case(M::GET, "/api/v1/catalog/imports", READ),
+        case(M::GET, "/api/v1/me", READ),
     ]
 }
 

@@ -50,3 +50,15 @@ pub async fn list_scf_controls(
         (Some(c.id.clone()), 0)
     })))
 }
+
+/// The catalog import log (what `citadel-collector catalog status` prints):
+/// which SCF catalog version the mappings come from, and when it changed.
+#[utoipa::path(get, path = "/api/v1/catalog/imports", tag = "catalog",
+    responses((status = 200, body = Vec<crate::store::CatalogImportRow>), Unauthenticated),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_catalog_imports(
+    State(state): State<AppState>,
+    _auth: Auth,
+) -> ApiResult<axum::Json<Vec<crate::store::CatalogImportRow>>> {
+    Ok(axum::Json(state.store.catalog_imports().await?))
+}

@@ -69,7 +69,22 @@ pub enum IngestOutcome {
     Duplicate(IngestSummary),
 }
 
+/// A batch with at least this many results refreshes the planner's
+/// statistics after it commits (PostgreSQL).
+const ANALYZE_AFTER_RESULTS: u64 = 10_000;
+
 impl Store {
+    /// Refresh PostgreSQL's planner statistics of the tables ingest fills
+    /// (nothing on SQLite, whose plans here do not depend on them).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE check_results, assets, evidence, evidence_revisions, check_result_history")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Store a verified batch for `tenant_id` sent by `agent_id`.
     pub async fn ingest(
         &self,
@@ -189,6 +204,18 @@ impl Store {
             .await?;
         tx.commit().await?;
         self.committed();
+        if summary.results >= ANALYZE_AFTER_RESULTS {
+            // The planner's statistics of a table that just grew by this
+            // much are stale until autovacuum gets to it (up to a minute or
+            // more): pages of a filtered findings list ran 225 ms instead of
+            // 0.6 ms at 1,000,000 results. Refresh them now, off the reply.
+            let store = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.analyze().await {
+                    tracing::warn!(error = %e, "Refreshing planner statistics failed.");
+                }
+            });
+        }
         stage("commit", &mut t);
         Ok(IngestOutcome::Accepted(summary))
     }

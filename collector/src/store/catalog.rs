@@ -24,7 +24,7 @@ pub struct ImportLog {
 }
 
 /// One import, as the import log kept it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CatalogImportRow {
     /// Catalog version imported.
     pub version: String,
