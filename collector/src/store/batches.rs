@@ -78,9 +78,11 @@ impl Store {
     /// (nothing on SQLite, whose plans here do not depend on them).
     pub async fn analyze(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
-            sqlx::query("ANALYZE check_results, assets, evidence, evidence_revisions, check_result_history")
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "ANALYZE check_results, assets, evidence, evidence_revisions, check_result_history",
+            )
+            .execute(&self.pool)
+            .await?;
         }
         Ok(())
     }
