@@ -114,8 +114,6 @@ async fn ids(pool: &sqlx::AnyPool, tenant: &str) -> Ids {
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
         }
     };
-    let t = "(SELECT id FROM tenants WHERE name = $1)";
-    let _ = t;
     Ids {
         agent: q("SELECT a.id FROM agents a JOIN tenants t ON t.id = a.tenant_id WHERE t.name = $1 ORDER BY a.enrolled_at LIMIT 1").await.get(0),
         asset: q("SELECT a.id FROM assets a JOIN tenants t ON t.id = a.tenant_id WHERE t.name = $1 ORDER BY a.id LIMIT 1").await.get(0),
@@ -328,7 +326,6 @@ struct World {
 
 async fn world(backend: Backend) -> World {
     let e = Enrolled::start(backend).await.unwrap();
-    let acme_agent = e.identity.info.agent_id.clone();
     let beta_identity = e.enroll_another("beta").unwrap();
     for (identity, account, tag) in [
         (&e.identity, "111111111111", "acme"),
@@ -341,7 +338,6 @@ async fn world(backend: Backend) -> World {
             .unwrap();
         assert_eq!(status, 200, "{body}\n{}", e.collector.log());
     }
-    let _ = acme_agent;
     e.collector
         .create_user("admin@citadel.test", PASSWORD, true)
         .unwrap();

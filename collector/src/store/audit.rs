@@ -205,13 +205,4 @@ impl Store {
             Err(b) => ChainReport::Broken(b),
         })
     }
-
-    /// Append one event on its own (a change that is nothing but the event,
-    /// such as a failed login).
-    pub async fn audit(&self, ctx: &Context, event: &Event) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        append(&mut tx, ctx, event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
