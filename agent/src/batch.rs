@@ -43,6 +43,7 @@ pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'
         version: citadel_wire::FORMAT_VERSION,
         batch_id: Uuid::now_v7(),
         agent_id: agent_id.into(),
+        agent_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         seq,
         prev,
         scan_id: data.scan_id,

@@ -95,7 +95,8 @@ pub enum Need {
 }
 
 impl Need {
-    fn allowed(self, role: Role) -> bool {
+    /// Whether `role` may do this (the console hides what it may not).
+    pub fn allows(self, role: Role) -> bool {
         match self {
             Self::Read => true,
             Self::ReadOperational | Self::Operate => matches!(role, Role::Admin | Role::Operator),
@@ -290,7 +291,7 @@ impl Principal {
             .iter()
             .find(|g| g.tenant == name)
             .ok_or(Denied::UnknownTenant)?;
-        if !need.allowed(grant.role) {
+        if !need.allows(grant.role) {
             return Err(Denied::Role);
         }
         Ok(TenantAccess {

@@ -76,6 +76,7 @@ pub fn synthetic_batch(agent_id: &str, seq: u64, assets: usize, checks: usize) -
         version: citadel_wire::FORMAT_VERSION,
         batch_id: uuid::Uuid::now_v7(),
         agent_id: agent_id.into(),
+        agent_version: None,
         seq,
         prev: None,
         scan_id: uuid::Uuid::now_v7(),

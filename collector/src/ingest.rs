@@ -130,6 +130,11 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
     if batch.integration.provider.is_empty() || batch.integration.account.is_empty() {
         return bad("integration provider and account must be set".into());
     }
+    if let Some(v) = &batch.agent_version
+        && (v.is_empty() || v.len() > 64 || v.chars().any(|c| c.is_control()))
+    {
+        return bad("agent version must be 1–64 printable characters".into());
+    }
     if batch.parts == 0 || batch.part >= batch.parts {
         return bad(format!(
             "part {} of {} is out of range",

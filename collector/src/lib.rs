@@ -8,7 +8,8 @@
 //! [`serve`] (the two TLS listeners).
 //! Operators and auditors come in through [`api`] (REST + OpenAPI), which
 //! goes through [`auth`] (users, roles, the guard) to the store; every
-//! change is recorded in the [`audit`] log.
+//! change is recorded in the [`audit`] log. The web [`console`] is the
+//! same guard and store functions rendered as HTML pages.
 
 pub mod api;
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cli_users;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod ingest;
 pub mod mapping;

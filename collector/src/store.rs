@@ -22,6 +22,7 @@ mod framework;
 pub mod frameworks;
 mod mapping;
 pub mod mappings;
+pub mod overview;
 pub mod page;
 pub mod policies;
 pub(crate) mod query;

@@ -655,6 +655,30 @@ async fn role_matrix_postgres() {
 /// An auditor sees only its frameworks and its window, and nothing once
 /// the grant has expired; grants are read per request, so changes apply to
 /// the auditor's running session at once.
+/// Replace the auditor's grant on acme (as the admin).
+async fn regrant_auditor(w: &World, grant: Value) {
+    let users = w.admin.get("/api/v1/users").await.unwrap();
+    let id = users
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "auditor@citadel.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = w
+        .admin
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/grants/acme"),
+            Some(grant),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+}
+
 async fn auditor_bounds(backend: Backend) {
     let w = world(backend).await;
     let auditor = &w.roles[2];
@@ -682,39 +706,16 @@ async fn auditor_bounds(backend: Backend) {
         404
     );
 
-    let w = &w;
-    let regrant = |grant: Value| async move {
-        let users = w.admin.get("/api/v1/users").await.unwrap();
-        let id = users
-            .json
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == "auditor@citadel.test")
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap();
-        let r = w
-            .admin
-            .send(
-                Method::PUT,
-                &format!("/api/v1/users/{id}/grants/acme"),
-                Some(grant),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200, "{}", r.json);
-    };
     // A window that ends before the scan was observed.
     let far = 4_102_444_800_000i64;
-    regrant(json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": 1_000, "expires_at": far })).await;
+    regrant_auditor(&w, json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": 1_000, "expires_at": far })).await;
     let results = auditor.get("/api/v1/tenants/acme/results").await.unwrap();
     assert_eq!(results.status, 200);
     assert_eq!(items(&results), 0, "outside the window: {}", results.json);
     let evidence = auditor.get("/api/v1/tenants/acme/evidence").await.unwrap();
     assert_eq!(items(&evidence), 0, "outside the window: {}", evidence.json);
     // Expired: the tenant is gone for the auditor.
-    regrant(json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": far, "expires_at": 1_000 })).await;
+    regrant_auditor(&w, json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": far, "expires_at": 1_000 })).await;
     let r = auditor.get("/api/v1/tenants/acme/results").await.unwrap();
     assert_eq!(r.status, 404, "{}", r.json);
     let me = auditor.get("/api/v1/me").await.unwrap();
@@ -739,6 +740,18 @@ async fn stale_review(backend: Backend) {
     let path = format!("/api/v1/tenants/acme/evidence/{}", w.acme.evidence);
     let seen = w.admin.get(&path).await.unwrap();
     let tag = seen.headers["etag"].to_str().unwrap().to_string();
+    // An auditor whose observation window closes before the rescan.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let far = 4_102_444_800_000i64;
+    regrant_auditor(&w, json!({ "role": "auditor", "frameworks": ["soc2"], "from": 0, "to": now, "expires_at": far })).await;
+    let auditor = &w.roles[2];
+    let auditor_seen = auditor.get(&path).await.unwrap();
+    assert_eq!(auditor_seen.status, 200, "{}", auditor_seen.json);
+    let auditor_tag = auditor_seen.headers["etag"].to_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let mut rescan = scan(&w.e.identity.info.agent_id, "111111111111", "acme");
     rescan.seq = 2;
     let (status, body) =
@@ -757,6 +770,26 @@ async fn stale_review(backend: Backend) {
             .json(&json!({ "status": "approved" }));
         ApiClient::read(req)
     };
+    // The auditor sees the record as it stood when the window closed, and
+    // decides on that: the later revision is not theirs to see.
+    let r = auditor.get(&path).await.unwrap();
+    assert_eq!(
+        r.json["revisions"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.json
+    );
+    assert_eq!(r.json["latest_revision"], 1, "{}", r.json);
+    assert_eq!(r.headers["etag"].to_str().unwrap(), auditor_tag);
+    let latest = w.admin.get(&path).await.unwrap();
+    assert_eq!(
+        latest.json["revisions"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        latest.json
+    );
+    assert_eq!(latest.json["latest_revision"], 2, "{}", latest.json);
+
     let r = review(tag.clone()).await.unwrap();
     assert_eq!(r.status, 412, "{}", r.json);
     assert_eq!(r.json["code"], "stale");

@@ -15,6 +15,10 @@ pub struct Batch {
     pub batch_id: Uuid,
     /// The agent that produced and signed the batch (also the COSE `kid`).
     pub agent_id: String,
+    /// The agent's software version (`citadel-agent --version`), shown in
+    /// the fleet view. Absent in batches from agents before 0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
     /// Per-agent sequence number, starting at 1.
     pub seq: u64,
     /// Hex SHA-256 of the previous batch's signed bytes, none for the first.
@@ -212,6 +216,7 @@ impl Batch {
             version: crate::FORMAT_VERSION,
             batch_id: Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
             agent_id: "agt-example".to_string(),
+            agent_version: Some("0.1.0".into()),
             seq: 1,
             prev: None,
             scan_id: Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0002),

@@ -159,7 +159,14 @@ impl IntoResponse for ApiError {
             code: self.code.to_string(),
             request_id,
         };
+        let failure = Failure {
+            status: self.status,
+            code: self.code,
+            message: body.detail.clone(),
+            request_id: body.request_id.clone(),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(failure);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -171,6 +178,20 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A refusal or failure as the response carries it, beside its problem+json
+/// body, so that the console can render the same error as a page.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable code.
+    pub code: &'static str,
+    /// The message the caller may see.
+    pub message: String,
+    /// The request id.
+    pub request_id: Option<String>,
 }
 
 /// Result of an API handler.

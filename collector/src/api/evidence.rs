@@ -100,7 +100,7 @@ pub async fn get_evidence(
         .await?
         .ok_or_else(|| ApiError::not_found("evidence record"))?;
     Ok(tagged(
-        review_tag(d.evidence.review_version, d.evidence.revisions),
+        review_tag(d.evidence.review_version, d.evidence.latest_revision),
         d,
     ))
 }
@@ -175,7 +175,10 @@ pub async fn review_evidence(
             &decision,
         )
         .await?;
-    Ok(tagged(review_tag(row.review_version, row.revisions), row))
+    Ok(tagged(
+        review_tag(row.review_version, row.latest_revision),
+        row,
+    ))
 }
 
 /// What a bulk approval did.

@@ -208,7 +208,8 @@ pub struct Meta {
 const MAX_USER_AGENT: usize = 256;
 
 impl Meta {
-    fn from_parts(parts: &Parts) -> Self {
+    /// From the request's headers and connection.
+    pub fn from_parts(parts: &Parts) -> Self {
         let source = parts
             .extensions
             .get::<RemoteAddr>()
@@ -323,37 +324,69 @@ impl FromRequestParts<AppState> for Auth {
                 now,
             });
         }
-        let Some(session) = session_secret(parts).filter(|s| secret::plausible(s)) else {
-            return Err(ApiError::unauthenticated(
-                "sign in (POST /api/v1/auth/login) or send an API token",
-            ));
-        };
-        let csrf = secret::csrf_token(&session);
-        let principal = store
-            .session_principal(
-                &secret::digest(&session),
-                csrf.clone(),
-                now,
-                state.auth.session,
-            )
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+        let (auth, csrf) = session_auth(parts, state).await?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            check_csrf(parts, &csrf)?;
+            let presented = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| csrf_refusal("missing x-csrf-token header"))?;
+            check_csrf(parts, presented, &csrf)?;
         }
-        Ok(Self {
-            principal,
-            meta,
-            now,
-        })
+        Ok(auth)
     }
 }
 
+/// The caller of a request signed in with the session cookie (API tokens
+/// are not looked at), with the session's CSRF token. The caller checks the
+/// token on state changes ([`check_csrf`]).
+pub async fn session_auth(parts: &Parts, state: &AppState) -> Result<(Auth, String), ApiError> {
+    let meta = Meta::from_parts(parts);
+    let now = now_ms();
+    let Some(session) = session_secret(parts).filter(|s| secret::plausible(s)) else {
+        return Err(ApiError::unauthenticated(
+            "sign in (POST /api/v1/auth/login) or send an API token",
+        ));
+    };
+    let csrf = secret::csrf_token(&session);
+    let principal = state
+        .store
+        .session_principal(
+            &secret::digest(&session),
+            csrf.clone(),
+            now,
+            state.auth.session,
+        )
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+    let auth = Auth {
+        principal,
+        meta,
+        now,
+    };
+    Ok((auth, csrf))
+}
+
+fn csrf_refusal(why: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "csrf", why.to_string())
+}
+
 /// Cookie-authenticated state changes must carry the session's CSRF token
-/// (a cross-site form cannot read it), and a cross-origin `Origin` is
-/// refused outright.
-fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
-    let refuse = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf", why.to_string());
+/// (`presented`: a cross-site form cannot read it), and a cross-origin
+/// `Origin` is refused outright.
+pub fn check_csrf(parts: &Parts, presented: &str, expected: &str) -> Result<(), ApiError> {
+    let refuse = csrf_refusal;
+    if cross_origin(parts) {
+        return Err(refuse("cross-origin request refused"));
+    }
+    if !secret::same(presented, expected) {
+        return Err(refuse("wrong CSRF token"));
+    }
+    Ok(())
+}
+
+/// Whether the request carries an `Origin` other than its own host.
+pub fn cross_origin(parts: &Parts) -> bool {
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let host = parts
             .headers
@@ -365,19 +398,9 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
             .ok()
             .and_then(|o| o.split_once("://"))
             .map(|(_, h)| h);
-        if host.is_none() || origin_host != host {
-            return Err(refuse("cross-origin request refused"));
-        }
+        return host.is_none() || origin_host != host;
     }
-    let presented = parts
-        .headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| refuse("missing x-csrf-token header"))?;
-    if !secret::same(presented, expected) {
-        return Err(refuse("wrong CSRF token"));
-    }
-    Ok(())
+    false
 }
 
 #[cfg(test)]

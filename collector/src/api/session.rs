@@ -12,7 +12,7 @@ use super::problems::{
     UnsupportedMediaType,
 };
 use crate::audit::Actor;
-use crate::auth::{AuditorScope, Role, Via, password, secret};
+use crate::auth::{AuditorScope, Principal, Role, Via, password, secret};
 use crate::http::AppState;
 use crate::store::now_ms;
 
@@ -83,7 +83,9 @@ pub fn normalise_email(email: &str) -> Result<String, ApiError> {
     Ok(e)
 }
 
-fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
+/// The session cookie: `HttpOnly; Secure; SameSite=Strict`, for the whole
+/// listener (API and console); an empty value with age 0 clears it.
+pub fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
     let c = cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
         .http_only(true)
         .secure(true)
@@ -103,8 +105,41 @@ pub async fn login(
     meta: Meta,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Response> {
+    let signed = sign_in(&state, &meta, &req.email, req.password).await?;
+    let reply = LoginReply {
+        user: me_of(&signed.principal),
+        csrf_token: signed.csrf,
+        expires_at: signed.expires_at,
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, signed.cookie);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((headers, axum::Json(reply)).into_response())
+}
+
+/// A new session.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// Who.
+    pub principal: Principal,
+    /// The `Set-Cookie` value carrying the session secret.
+    pub cookie: HeaderValue,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// When the session ends at the latest (Unix ms).
+    pub expires_at: i64,
+}
+
+/// Check an e-mail address and password (throttled, audited) and start a
+/// session: the one sign-in of the API and the console.
+pub async fn sign_in(
+    state: &AppState,
+    meta: &Meta,
+    email: &str,
+    password_text: String,
+) -> ApiResult<SignedIn> {
     let now = now_ms();
-    let email = normalise_email(&req.email)
+    let email = normalise_email(email)
         .map_err(|_| ApiError::unauthenticated("wrong e-mail address or password"))?;
     let ctx = meta.context(Actor::Anonymous, now);
     let store = &state.store;
@@ -123,7 +158,6 @@ pub async fn login(
         ));
     };
     let creds = store.credentials(&email).await?;
-    let password_text = req.password;
     // argon2 takes ~20 MiB and tens of milliseconds of CPU per check: a few
     // at a time, off the async workers, so a burst of sign-ins queues
     // instead of exhausting memory.
@@ -168,18 +202,12 @@ pub async fn login(
         .session_principal(&hash, csrf.clone(), now, state.auth.session)
         .await?
         .ok_or_else(|| ApiError::internal("a new session did not resolve"))?;
-    let reply = LoginReply {
-        user: me_of(&principal),
-        csrf_token: csrf,
+    Ok(SignedIn {
+        principal,
+        cookie: session_cookie(&session, state.auth.session.absolute_ms / 1000),
+        csrf,
         expires_at: now + state.auth.session.absolute_ms,
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::SET_COOKIE,
-        session_cookie(&session, state.auth.session.absolute_ms / 1000),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok((headers, axum::Json(reply)).into_response())
+    })
 }
 
 /// End the current session and clear its cookie.

@@ -182,12 +182,16 @@ impl Store {
         mapping::execute(conn, &scope, &plan, &assets.renamed, &mut summary).await?;
         results::drop_staged(conn).await?;
         stage("mapping", &mut t);
-        sqlx::query("UPDATE agents SET last_seen_at = $1, last_seq = $2 WHERE id = $3")
-            .bind(now)
-            .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
-            .bind(agent_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE agents SET last_seen_at = $1, last_seq = $2,
+                 version = COALESCE($3, version) WHERE id = $4",
+        )
+        .bind(now)
+        .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
+        .bind(batch.agent_version.as_deref())
+        .bind(agent_id)
+        .execute(&mut *conn)
+        .await?;
         // The signed bytes go in last: a large batch's payload fills the page
         // cache with pages nothing reads back during ingest, and written first
         // it pushed out the indexes the statements above work on (a quarter

@@ -217,6 +217,7 @@ fn scan(
         version: citadel_wire::FORMAT_VERSION,
         batch_id: uuid::Uuid::now_v7(),
         agent_id: agent_id.into(),
+        agent_version: None,
         seq,
         prev,
         scan_id: uuid::Uuid::now_v7(),

@@ -102,7 +102,7 @@ impl Store {
                  (SELECT COUNT(*) FROM integrations i WHERE i.agent_id = a.id AND i.consecutive_errors > 0),
                  (SELECT i.last_error FROM integrations i WHERE i.agent_id = a.id
                       AND i.last_error IS NOT NULL ORDER BY i.last_sync_at DESC LIMIT 1),
-                 a.certificate_pem
+                 a.certificate_pem, a.version
              FROM agents a WHERE a.tenant_id = $1 ORDER BY a.enrolled_at DESC, a.id",
         )
         .bind(t.id())
@@ -118,7 +118,7 @@ impl Store {
                     last_seq: r.try_get(4)?,
                     revoked_at: r.try_get(5)?,
                     last_batch_id: r.try_get(6)?,
-                    version: None,
+                    version: r.try_get(10)?,
                     integrations_in_error: r.try_get(7)?,
                     last_error: r.try_get(8)?,
                     certificate_expires_at: None,

@@ -67,8 +67,9 @@ pub struct EvidenceRow {
     pub asset_source_id: String,
     /// Created (Unix ms).
     pub created_at: i64,
-    /// Revisions (the latest version).
-    pub revisions: Option<i64>,
+    /// The latest revision's version (auditors: the latest in their
+    /// window), which is also the number of revisions.
+    pub latest_revision: Option<i64>,
     /// When the latest revision was received (Unix ms).
     pub updated_at: Option<i64>,
     /// The latest revision's result status.
@@ -198,12 +199,30 @@ const COLUMNS: &str = "e.id, e.check_id, s.title, e.status,
     e.created_at, l.version, l.created_at, l.result_status, e.reviewer_id, e.reviewed_at,
     e.review_version, e.review_comment";
 
-/// Evidence with its latest revision and check (the latest revision looked
-/// up per record on the unique (evidence_id, version) index).
-const FROM: &str = "evidence e
-    LEFT JOIN evidence_revisions l ON l.evidence_id = e.id
-        AND l.version = (SELECT MAX(v.version) FROM evidence_revisions v WHERE v.evidence_id = e.id)
-    LEFT JOIN security_checks s ON s.tenant_id = e.tenant_id AND s.id = e.check_id";
+/// The latest revision of record `evidence` (an SQL expression) that the
+/// caller may see: for an auditor, the latest one up to the end of their
+/// observation window, not one that arrived after it. Looked up on the
+/// unique (evidence_id, version) index.
+fn latest_revision(t: &TenantAccess, evidence: &str) -> String {
+    let bound = match t.auditor() {
+        // Our own integer, written as a literal.
+        Some(a) => format!(" AND v.created_at <= {}", a.to),
+        None => String::new(),
+    };
+    format!(
+        "(SELECT MAX(v.version) FROM evidence_revisions v WHERE v.evidence_id = {evidence}{bound})"
+    )
+}
+
+/// Evidence with its latest visible revision and its check.
+fn from(t: &TenantAccess) -> String {
+    format!(
+        "evidence e
+        LEFT JOIN evidence_revisions l ON l.evidence_id = e.id AND l.version = {}
+        LEFT JOIN security_checks s ON s.tenant_id = e.tenant_id AND s.id = e.check_id",
+        latest_revision(t, "e.id")
+    )
+}
 
 fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRow, StoreError> {
     Ok(EvidenceRow {
@@ -216,7 +235,7 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRow, StoreError> {
         asset_type: r.try_get(6)?,
         asset_source_id: r.try_get(7)?,
         created_at: r.try_get(8)?,
-        revisions: r.try_get(9)?,
+        latest_revision: r.try_get(9)?,
         updated_at: r.try_get(10)?,
         result_status: r.try_get(11)?,
         reviewer_id: r.try_get(12)?,
@@ -322,7 +341,8 @@ impl Store {
             f.and(format!("e.id > {id}"));
         }
         let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {} ORDER BY e.id LIMIT {}",
+            "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY e.id LIMIT {}",
+            from(t),
             f.sql(),
             page.fetch()
         );
@@ -342,8 +362,9 @@ impl Store {
         f.and(format!("e.tenant_id = {tenant} AND e.id = {eid}"));
         evidence_in_scope(&mut f, t, "e.id");
         let sql = format!(
-            "SELECT {COLUMNS}, u.email FROM {FROM} LEFT JOIN users u ON u.id = e.reviewer_id
+            "SELECT {COLUMNS}, u.email FROM {} LEFT JOIN users u ON u.id = e.reviewer_id
              WHERE {}",
+            from(t),
             f.sql()
         );
         let Some(r) = f.query(sql).fetch_optional(&self.pool).await? else {
@@ -527,10 +548,10 @@ impl Store {
         let (tenant, eid) = (f.arg(t.id()), f.arg(id));
         f.and(format!("e.tenant_id = {tenant} AND e.id = {eid}"));
         evidence_in_scope(&mut f, t, "e.id");
+        let latest = latest_revision(t, "e.id");
         let sql = format!(
             "SELECT e.status, e.reviewer_id, e.review_comment, e.reviewed_at, e.review_version,
-                 (SELECT COALESCE(MAX(v.version), 0) FROM evidence_revisions v
-                  WHERE v.evidence_id = e.id)
+                 COALESCE({latest}, 0)
              FROM evidence e WHERE {}",
             f.sql()
         );
@@ -548,13 +569,13 @@ impl Store {
         // The decision is about the revisions the reviewer saw: a revision
         // that arrived since makes the ETag stale (checked again here, in
         // the write transaction).
-        let done = sqlx::query(
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE evidence SET status = $1, reviewer_id = $2, review_comment = $3,
                  reviewed_at = $4, review_version = review_version + 1
              WHERE id = $5 AND tenant_id = $6 AND review_version = $7
-                 AND (SELECT COALESCE(MAX(v.version), 0) FROM evidence_revisions v
-                      WHERE v.evidence_id = $5) = $8",
-        )
+                 AND COALESCE({}, 0) = $8",
+            latest_revision(t, "$5")
+        )))
         .bind(decision.status.as_str())
         .bind(reviewer_id)
         .bind(decision.comment.as_deref())
@@ -568,12 +589,12 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale);
         }
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO evidence_reviews (evidence_id, previous_status, status, reviewer_id,
                  comment, revision, at)
-             VALUES ($1, $2, $3, $4, $5,
-                 (SELECT MAX(v.version) FROM evidence_revisions v WHERE v.evidence_id = $1), $6)",
-        )
+             VALUES ($1, $2, $3, $4, $5, {}, $6)",
+            latest_revision(t, "$1")
+        )))
         .bind(id)
         .bind(&previous)
         .bind(decision.status.as_str())
@@ -606,7 +627,8 @@ impl Store {
         )
         .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE e.id = $1 AND e.tenant_id = $2"
+            "SELECT {COLUMNS} FROM {} WHERE e.id = $1 AND e.tenant_id = $2",
+            from(t)
         )))
         .bind(id)
         .bind(t.id())
@@ -675,9 +697,9 @@ impl Store {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO evidence_reviews (evidence_id, previous_status, status, reviewer_id,
                      comment, revision, at)
-                 SELECT e.id, 'in_review', 'approved', $1, '',
-                     (SELECT MAX(v.version) FROM evidence_revisions v WHERE v.evidence_id = e.id), $2
+                 SELECT e.id, 'in_review', 'approved', $1, '', {}, $2
                  FROM evidence e WHERE e.id IN ({})",
+                latest_revision(t, "e.id"),
                 list.join(", ")
             )))
             .bind(reviewer_id)
@@ -729,7 +751,7 @@ mod tests {
         assert_eq!(all.len(), 6);
         assert!(
             all.iter()
-                .all(|e| e.status == "in_review" && e.revisions == Some(1))
+                .all(|e| e.status == "in_review" && e.latest_revision == Some(1))
         );
         assert!(all.windows(2).all(|w| w[0].id < w[1].id));
         let of = |check: &str| -> Vec<i64> {
@@ -841,7 +863,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .evidence
-            .revisions;
+            .latest_revision;
         let tag = review_tag(1, seen);
         let reject = Decision {
             status: ReviewStatus::Rejected,

@@ -324,6 +324,7 @@ impl Fixture {
             version: citadel_wire::FORMAT_VERSION,
             batch_id: uuid::Uuid::now_v7(),
             agent_id: self.peer.agent_id.clone(),
+            agent_version: None,
             seq: self.seq,
             prev: None,
             scan_id: uuid::Uuid::now_v7(),
