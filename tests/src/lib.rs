@@ -6,6 +6,7 @@
 //! `target/wasm32-wasip2/plugin/` (or `CITADEL_PLUGINS_DIR`).
 //! Everything started here is stopped when its handle is dropped.
 
+pub mod browser;
 pub mod estate;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -111,7 +112,7 @@ pub fn install_pack(dir: &Path) -> anyhow::Result<String> {
     Ok(trust::key_id(&key.verifying_key()))
 }
 
-fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
+pub(crate) fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -150,17 +151,25 @@ pub struct Moto {
 impl Moto {
     /// Start `python3 -m moto.server` (override the interpreter with `CITADEL_PYTHON`).
     pub fn start() -> anyhow::Result<Self> {
+        Self::launch(&["-m", "moto.server"])
+    }
+
+    /// Start moto through `parity/moto_server.py`, which adds the EC2
+    /// account-setting and Client VPN calls plain moto lacks, so that no
+    /// check ends in `error` for want of them.
+    pub fn start_complete() -> anyhow::Result<Self> {
+        let script = manifest_dir().join("../parity/moto_server.py");
+        Self::launch(&[script.to_str().context("script path")?])
+    }
+
+    fn launch(program: &[&str]) -> anyhow::Result<Self> {
         let python = std::env::var("CITADEL_PYTHON").unwrap_or_else(|_| "python3".into());
         let port = free_port();
+        let port_arg = port.to_string();
+        let mut args = program.to_vec();
+        args.extend(["-H", "127.0.0.1", "-p", &port_arg]);
         let mut child = Command::new(&python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -19,18 +19,26 @@ pub struct Segment {
 /// requirements by status).
 pub fn stacked_bar(segments: &[Segment], aria: &str) -> Markup {
     let total: u64 = segments.iter().map(|s| s.value).sum();
+    // (segment, x, width), left to right.
     let mut x = 0.0;
+    let placed: Vec<(&Segment, f64, f64)> = segments
+        .iter()
+        .filter(|s| s.value > 0)
+        .map(|s| {
+            let w = 100.0 * s.value as f64 / total as f64;
+            x += w;
+            (s, x - w, w)
+        })
+        .collect();
     html! {
         svg.bar viewBox="0 0 100 6" preserveAspectRatio="none" role="img" aria-label=(aria) {
             @if total == 0 {
                 rect.other x="0" y="0" width="100" height="6" {}
             }
-            @for s in segments.iter().filter(|s| s.value > 0) {
-                @let w = 100.0 * s.value as f64 / total as f64;
-                rect class=(s.class) x=(fmt(x)) y="0" width=(fmt(w)) height="6" {
+            @for (s, x, w) in &placed {
+                rect class=(s.class) x=(fmt(*x)) y="0" width=(fmt(*w)) height="6" {
                     title { (s.label) ": " (s.value) }
                 }
-                @let _ = { x += w; };
             }
         }
     }
@@ -64,11 +72,8 @@ pub fn trend(columns: &[Column], aria: &str) -> Markup {
             text.tick x="2" y="10" { (max) }
             @for (i, c) in columns.iter().enumerate() {
                 @let x = GAP + i as f64 * (W + GAP);
-                @let mut y = H;
                 g {
-                    @for s in c.segments.iter().filter(|s| s.value > 0) {
-                        @let h = H * s.value as f64 / max as f64;
-                        @let _ = { y -= h; };
+                    @for (s, y, h) in stack(c, max, H) {
                         rect class=(s.class) x=(fmt(x)) y=(fmt(y)) width=(fmt(W)) height=(fmt(h)) {
                             title { (c.label) " · " (s.label) ": " (s.value) }
                         }
@@ -78,6 +83,21 @@ pub fn trend(columns: &[Column], aria: &str) -> Markup {
             }
         }
     }
+}
+
+/// A column's segments stacked from the bottom of a chart `height` high:
+/// (segment, top, height).
+fn stack(c: &Column, max: u64, height: f64) -> Vec<(&Segment, f64, f64)> {
+    let mut y = height;
+    c.segments
+        .iter()
+        .filter(|s| s.value > 0)
+        .map(|s| {
+            let h = height * s.value as f64 / max as f64;
+            y -= h;
+            (s, y, h)
+        })
+        .collect()
 }
 
 /// SVG coordinates with at most two decimals.

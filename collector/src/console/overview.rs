@@ -153,7 +153,7 @@ fn severity_table(t: &TenantAccess, rows: &[(String, i64)]) -> Markup {
                 @for (severity, n) in rows {
                     tr {
                         th scope="row" { (badge(severity)) }
-                        td.num { a href={ (base) "/findings?status=FAIL&severity=" (segment(severity)) } { (count(*n)) } }
+                        td.num { a href={ (base) "/findings?status=fail&severity=" (segment(severity)) } { (count(*n)) } }
                     }
                 }
             }

@@ -183,6 +183,18 @@ async fn overview_and_sign_in(w: World) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("id=\"posture\""), "{}", r.body);
     assert!(r.body.contains("<svg"), "{}", r.body);
+    // Failing results by severity, as the store counts them, each a link to
+    // the filtered findings.
+    let t = crate::auth::TenantAccess::system(w.acme.access.id(), "acme");
+    let by_severity = w.store.failing_by_severity(&t).await.unwrap();
+    assert!(!by_severity.is_empty());
+    for (severity, n) in &by_severity {
+        let link = format!(
+            "href=\"/t/acme/findings?status=fail&amp;severity={severity}\">{}</a>",
+            super::layout::count(*n)
+        );
+        assert!(r.body.contains(&link), "{link} in {}", r.body);
+    }
     assert_eq!(r.headers[header::X_FRAME_OPTIONS], "DENY");
     assert_eq!(r.headers[header::REFERRER_POLICY], "same-origin");
 

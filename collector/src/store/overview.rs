@@ -15,7 +15,7 @@ impl Store {
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut w = Where::new();
         let tenant = w.int(t.id());
-        w.and(format!("r.tenant_id = {tenant} AND r.status = 'FAIL'"));
+        w.and(format!("r.tenant_id = {tenant} AND r.status = 'fail'"));
         query::window(&mut w, "r.observed_at", t.window());
         let sql = format!(
             "SELECT r.severity, COUNT(*) FROM check_results r{} GROUP BY r.severity",

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
+use citadel_e2e::estate::close_open_ssh;
 use citadel_e2e::{Agent, ApiClient, Collector, Moto, run_ok, seed_estate};
 use clap::Parser;
 
@@ -47,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     step("Starting moto (AWS API stand-in) on 127.0.0.1");
-    let moto = Moto::start()?;
+    let moto = Moto::start_complete()?;
     println!("    {}", moto.endpoint);
 
     step(&format!("Seeding a demo estate in {}", args.region));
@@ -99,24 +100,43 @@ async fn main() -> anyhow::Result<()> {
     }
     print!("    {}", String::from_utf8_lossy(&out.stdout));
 
-    step("Scanning: discovery → WebAssembly checks → signed batch → push");
-    let status = agent
-        .command()?
-        .args(["scan", "--once"])
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .status()
-        .context("running the agent")?;
-    if !status.success() {
-        bail!(
-            "the scan failed ({status}); collector log:\n{}",
-            collector.log()
+    let scan = |label: &str| {
+        step(label);
+        let status = agent
+            .command()?
+            .args(["scan", "--once"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .context("running the agent")?;
+        if !status.success() {
+            bail!(
+                "the scan failed ({status}); collector log:\n{}",
+                collector.log()
+            );
+        }
+        let out = run_ok(
+            collector
+                .command()?
+                .args(["findings", "--tenant", "demo", "--json"]),
+        )?;
+        let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+        let n = |s: &str| list.iter().filter(|f| f["status"] == s).count();
+        println!(
+            "    stored {} results: {} pass, {} fail, {} error, {} not applicable",
+            list.len(),
+            n("pass"),
+            n("fail"),
+            n("error"),
+            n("not_applicable")
         );
-    }
+        anyhow::Ok(())
+    };
+    scan("Scanning: discovery → WebAssembly checks → signed batch → push")?;
 
-    step("What the collector stored");
-    let out = run_ok(collector.command()?.args(["findings", "--tenant", "demo"]))?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
+    step("A fix between scans: SSH on the web security group now only from 10/8");
+    close_open_ssh(&moto.endpoint, &estate).await?;
+    scan("Scanning again: the fixed finding passes, history and trends fill in")?;
 
     step("Creating an administrator and reading posture through the REST API");
     let email = "admin@demo.citadel.test";
@@ -170,8 +190,9 @@ async fn main() -> anyhow::Result<()> {
             ""
         }
     );
+    println!("\n    console:  {}/", collector.api_url());
     println!(
-        "\n    API:      {}/api/v1 (OpenAPI: {}/api/v1/openapi.json)",
+        "    API:      {}/api/v1 (OpenAPI: {}/api/v1/openapi.json)",
         collector.api_url(),
         collector.api_url()
     );
