@@ -28,6 +28,7 @@ pub mod policies;
 pub(crate) mod query;
 pub(crate) mod results;
 pub mod review;
+pub mod reviewers;
 pub mod scans;
 pub mod scf;
 pub(crate) mod sql;

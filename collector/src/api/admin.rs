@@ -225,6 +225,55 @@ pub struct GrantRequest {
     pub expires_at: Option<i64>,
 }
 
+/// The auditor bounds of a grant as requested (auditors need frameworks, a
+/// window and an expiry; the other roles none of them; admin is no grant).
+pub fn grant_scope(req: &GrantRequest) -> Result<Option<AuditorScope>, ApiError> {
+    match req.role {
+        Role::Admin => Err(ApiError::invalid(
+            "admin is not granted per tenant: create the user with admin = true",
+        )),
+        Role::Auditor => {
+            let (Some(frameworks), Some(from), Some(to), Some(expires_at)) =
+                (req.frameworks.clone(), req.from, req.to, req.expires_at)
+            else {
+                return Err(ApiError::invalid(
+                    "auditor grants need frameworks, from, to and expires_at",
+                ));
+            };
+            if frameworks.is_empty() || frameworks.len() > 16 {
+                return Err(ApiError::invalid("auditor grants name 1–16 frameworks"));
+            }
+            for f in &frameworks {
+                if crate::posture::framework_id(f) != Some(f.as_str()) {
+                    return Err(ApiError::invalid(format!("unknown framework id {f:?}")));
+                }
+            }
+            if from >= to {
+                return Err(ApiError::invalid("the window must end after it starts"));
+            }
+            Ok(Some(AuditorScope {
+                frameworks,
+                from,
+                to,
+                expires_at,
+            }))
+        }
+        Role::Operator | Role::Viewer => {
+            if req.frameworks.is_some()
+                || req.from.is_some()
+                || req.to.is_some()
+                || req.expires_at.is_some()
+            {
+                Err(ApiError::invalid(
+                    "frameworks, windows and expiry apply to auditor grants only",
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Grant a user a role on a tenant, replacing any earlier grant (admins).
 #[utoipa::path(put, path = "/api/v1/users/{id}/grants/{tenant}", tag = "admin",
     request_body = GrantRequest,
@@ -244,51 +293,7 @@ pub async fn put_grant(
         .tenant_id(&tenant)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
-    let scope = match req.role {
-        Role::Admin => {
-            return Err(ApiError::invalid(
-                "admin is not granted per tenant: create the user with admin = true",
-            ));
-        }
-        Role::Auditor => {
-            let (Some(frameworks), Some(from), Some(to), Some(expires_at)) =
-                (req.frameworks, req.from, req.to, req.expires_at)
-            else {
-                return Err(ApiError::invalid(
-                    "auditor grants need frameworks, from, to and expires_at",
-                ));
-            };
-            if frameworks.is_empty() || frameworks.len() > 16 {
-                return Err(ApiError::invalid("auditor grants name 1–16 frameworks"));
-            }
-            for f in &frameworks {
-                if crate::posture::framework_id(f) != Some(f.as_str()) {
-                    return Err(ApiError::invalid(format!("unknown framework id {f:?}")));
-                }
-            }
-            if from >= to {
-                return Err(ApiError::invalid("the window must end after it starts"));
-            }
-            Some(AuditorScope {
-                frameworks,
-                from,
-                to,
-                expires_at,
-            })
-        }
-        Role::Operator | Role::Viewer => {
-            if req.frameworks.is_some()
-                || req.from.is_some()
-                || req.to.is_some()
-                || req.expires_at.is_some()
-            {
-                return Err(ApiError::invalid(
-                    "frameworks, windows and expiry apply to auditor grants only",
-                ));
-            }
-            None
-        }
-    };
+    let scope = grant_scope(&req)?;
     state
         .store
         .set_grant(&auth.context(), id, tenant_id, req.role, scope.as_ref())

@@ -58,6 +58,60 @@ fn bounded(v: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The tenants whose rows the caller may read: `tenant`'s (operators and
+/// administrators of it), or every row for an administrator naming none.
+pub async fn scope(
+    state: &AppState,
+    auth: &Auth,
+    tenant_name: Option<&str>,
+) -> Result<Option<Vec<i64>>, ApiError> {
+    match tenant_name {
+        Some(name) => Ok(Some(vec![
+            tenant(state, auth, name, Need::ReadAudit).await?.id(),
+        ])),
+        None if auth.principal.admin => Ok(None),
+        None => Err(ApiError::invalid(
+            "name a tenant (tenant=…): only administrators read the whole log",
+        )),
+    }
+}
+
+/// The filter fields of a listing, as given.
+#[derive(Debug, Default)]
+pub struct FilterFields {
+    /// Actor id.
+    pub actor: Option<String>,
+    /// Dotted action name.
+    pub action: Option<String>,
+    /// Object type.
+    pub object_type: Option<String>,
+    /// Object id.
+    pub object_id: Option<String>,
+    /// From (Unix ms, inclusive).
+    pub from: Option<i64>,
+    /// To (Unix ms, exclusive).
+    pub to: Option<i64>,
+}
+
+/// Check the filter fields (bounded texts, a known action) into a filter
+/// over `tenant_ids` (from [`scope`]).
+pub fn filter(f: FilterFields, tenant_ids: Option<Vec<i64>>) -> Result<AuditFilter, ApiError> {
+    if let Some(a) = &f.action
+        && Action::parse(a).is_none()
+    {
+        return Err(ApiError::invalid(format!("unknown action {a:?}")));
+    }
+    Ok(AuditFilter {
+        actor_id: bounded(f.actor, "actor")?,
+        action: f.action,
+        object_type: bounded(f.object_type, "object_type")?,
+        object_id: bounded(f.object_id, "object_id")?,
+        tenant_ids,
+        from: f.from,
+        to: f.to,
+    })
+}
+
 /// The audit trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<Row>), BadRequest, Unauthenticated, Forbidden, NotFound,
@@ -68,32 +122,19 @@ pub async fn list(
     auth: Auth,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<axum::Json<Page<Row>>> {
-    let tenant_ids = match &q.tenant {
-        Some(name) => Some(vec![
-            tenant(&state, &auth, name, Need::ReadAudit).await?.id(),
-        ]),
-        None if auth.principal.admin => None,
-        None => {
-            return Err(ApiError::invalid(
-                "name a tenant (tenant=…): only administrators read the whole log",
-            ));
-        }
-    };
-    if let Some(a) = &q.action
-        && Action::parse(a).is_none()
-    {
-        return Err(ApiError::invalid(format!("unknown action {a:?}")));
-    }
-    let req = request(q.limit, q.cursor.as_deref(), "seq")?;
-    let filter = AuditFilter {
-        actor_id: bounded(q.actor, "actor")?,
-        action: q.action,
-        object_type: bounded(q.object_type, "object_type")?,
-        object_id: bounded(q.object_id, "object_id")?,
+    let tenant_ids = scope(&state, &auth, q.tenant.as_deref()).await?;
+    let filter = filter(
+        FilterFields {
+            actor: q.actor,
+            action: q.action,
+            object_type: q.object_type,
+            object_id: q.object_id,
+            from: q.from,
+            to: q.to,
+        },
         tenant_ids,
-        from: q.from,
-        to: q.to,
-    };
+    )?;
+    let req = request(q.limit, q.cursor.as_deref(), "seq")?;
     let rows = state
         .store
         .audit_log(&filter, req.after.as_ref().map(|c| c.id), req.fetch())

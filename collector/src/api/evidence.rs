@@ -25,7 +25,7 @@ use crate::store::review::{
 /// Sort of the evidence listing (cursors are tied to it).
 const SORT: &str = "id";
 /// Longest review comment.
-const MAX_COMMENT: usize = 2_000;
+pub const MAX_COMMENT: usize = 2_000;
 
 /// `GET /evidence` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -137,6 +137,18 @@ pub struct ReviewRequest {
     pub comment: Option<String>,
 }
 
+/// A review decision as the API and the console accept it: the comment is
+/// bounded text, and rejecting or flagging needs one.
+pub fn decision(status: ReviewStatus, comment: Option<String>) -> Result<Decision, ApiError> {
+    let comment = edit::text("comment", comment, MAX_COMMENT)?;
+    if comment.is_none() && matches!(status, ReviewStatus::Rejected | ReviewStatus::Flagged) {
+        return Err(ApiError::invalid(
+            "say why: rejecting or flagging needs a comment",
+        ));
+    }
+    Ok(Decision { status, comment })
+}
+
 /// Decide on an evidence record (auditors and administrators); needs
 /// `If-Match` with the record's ETag.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/evidence/{id}/review", tag = "evidence",
@@ -154,16 +166,7 @@ pub async fn review_evidence(
 ) -> ApiResult<Tagged<EvidenceRow>> {
     let t = tenant(&state, &auth, &name, Need::Review).await?;
     let version = edit::if_match(&headers)?;
-    let comment = edit::text("comment", req.comment, MAX_COMMENT)?;
-    if comment.is_none() && matches!(req.status, ReviewStatus::Rejected | ReviewStatus::Flagged) {
-        return Err(ApiError::invalid(
-            "say why: rejecting or flagging needs a comment",
-        ));
-    }
-    let decision = Decision {
-        status: req.status,
-        comment,
-    };
+    let decision = decision(req.status, req.comment)?;
     let row = state
         .store
         .review_evidence(

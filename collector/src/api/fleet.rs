@@ -101,23 +101,33 @@ pub async fn create_enrollment_token(
     Json(req): Json<NewEnrollmentToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedEnrollmentToken>)> {
     let t = tenant(&state, &auth, &name, Need::Operate).await?;
-    let ttl = req.ttl_hours.unwrap_or(24);
+    let created = issue_enrollment_token(&state, &auth, &t, req.ttl_hours).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Make and record a one-time enrollment token on `t` (the guard's access
+/// for `Need::Operate`) expiring in `ttl_hours` (1–720, default 24); the
+/// secret is returned this once and never stored.
+pub async fn issue_enrollment_token(
+    state: &AppState,
+    auth: &Auth,
+    t: &crate::auth::TenantAccess,
+    ttl_hours: Option<i64>,
+) -> ApiResult<CreatedEnrollmentToken> {
+    let ttl = ttl_hours.unwrap_or(24);
     if !(1..=720).contains(&ttl) {
         return Err(ApiError::invalid("ttl_hours must be 1–720"));
     }
     let (token, hash) = crate::http::new_token(&state.ca.fingerprint());
     let record = state
         .store
-        .create_enrollment_token(&auth.context(), &t, &hash, auth.now + ttl * 3_600_000)
+        .create_enrollment_token(&auth.context(), t, &hash, auth.now + ttl * 3_600_000)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedEnrollmentToken {
-            token,
-            enroll_url: state.public_api_url.clone(),
-            record,
-        }),
-    ))
+    Ok(CreatedEnrollmentToken {
+        token,
+        enroll_url: state.public_api_url.clone(),
+        record,
+    })
 }
 
 /// Revoke an unused enrollment token (operators).

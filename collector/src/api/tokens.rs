@@ -47,7 +47,8 @@ pub struct CreatedToken {
     pub record: ApiTokenRow,
 }
 
-fn refuse_auditors(p: &Principal) -> Result<(), ApiError> {
+/// Auditors get no API tokens (they never see API or enrollment tokens).
+pub fn refuse_auditors(p: &Principal) -> Result<(), ApiError> {
     if p.auditor_only() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -119,6 +120,13 @@ pub async fn create_token(
     auth: Auth,
     Json(req): Json<NewToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
+    let created = mint(&state, &auth, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Check and record a new API token for the caller (the API's and the
+/// console's one way to make one): the secret is returned this once.
+pub async fn mint(state: &AppState, auth: &Auth, req: NewToken) -> ApiResult<CreatedToken> {
     let p = &auth.principal;
     refuse_auditors(p)?;
     let name = req.name.trim();
@@ -199,10 +207,7 @@ pub async fn create_token(
             expires_at,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedToken { token, record }),
-    ))
+    Ok(CreatedToken { token, record })
 }
 
 /// The caller's API tokens (admins: everyone's).

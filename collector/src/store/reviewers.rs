@@ -1,0 +1,37 @@
+//! Reviewer e-mail addresses for the evidence queue: the listing carries
+//! reviewer ids only, and a page of the queue shows who decided.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::sql::Filter;
+use super::{Store, StoreError};
+use crate::auth::TenantAccess;
+
+impl Store {
+    /// E-mail addresses of `ids`, limited to users who reviewed evidence of
+    /// tenant `t` (so that the console never resolves an arbitrary user id).
+    pub async fn reviewer_emails(
+        &self,
+        t: &TenantAccess,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut f = Filter::default();
+        let tenant = f.arg(t.id());
+        let marks: Vec<String> = ids.iter().map(|id| f.arg(*id)).collect();
+        f.and(format!(
+            "u.id IN ({}) AND EXISTS (SELECT 1 FROM evidence e
+                 WHERE e.reviewer_id = u.id AND e.tenant_id = {tenant})",
+            marks.join(", ")
+        ));
+        let sql = format!("SELECT u.id, u.email FROM users u WHERE {}", f.sql());
+        let rows = f.query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
