@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 const REGION: &str = "us-east-1";
 const SSH: &str = "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22";
 const PASSWORD: &str = "a long browser test password";
-/// Markup and a terminal escape, as an attacker would tag a resource.
-const HOSTILE: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>\u{1b}[31mred";
+/// Markup and an attribute break, as an attacker would tag a resource (EC2's
+/// XML cannot carry a terminal escape; the store tests cover those).
+const HOSTILE: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
 const FAR: i64 = 4_102_444_800_000;
 
 fn shots() -> PathBuf {
