@@ -10,7 +10,7 @@
 mod detail;
 mod export;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
