@@ -4,6 +4,7 @@
 
 mod agents;
 pub mod assessments;
+pub mod asset_graph;
 pub mod assets;
 pub mod audit;
 mod batches;

@@ -39,7 +39,7 @@ pub struct AssetsQuery {
 }
 
 /// Parse `key=value` (the key may not contain `=`; the value may).
-fn tag(value: Option<String>) -> Result<Option<(String, String)>, ApiError> {
+pub(crate) fn tag(value: Option<String>) -> Result<Option<(String, String)>, ApiError> {
     let Some(v) = value else { return Ok(None) };
     let bad = || {
         ApiError::invalid(format!(
