@@ -223,7 +223,15 @@ async fn list(
         }
         (layout::pager(&c.here, page.next_cursor.as_deref()))
     };
-    layout::page(&state, &c, Some(&t), Section::Controls, "Applied controls", body).await
+    layout::page(
+        &state,
+        &c,
+        Some(&t),
+        Section::Controls,
+        "Applied controls",
+        body,
+    )
+    .await
 }
 
 /// The filter form of the listing (GET, so no CSRF field).

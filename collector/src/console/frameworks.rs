@@ -93,7 +93,15 @@ async fn list(State(state): State<AppState>, c: Console, Path(name): Path<String
             }
         }
     };
-    layout::page(&state, &c, Some(&t), Section::Frameworks, "Frameworks", body).await
+    layout::page(
+        &state,
+        &c,
+        Some(&t),
+        Section::Frameworks,
+        "Frameworks",
+        body,
+    )
+    .await
 }
 
 /// The compliance score, or a dash when nothing is assessed.
@@ -267,8 +275,11 @@ mod tests {
         assert_eq!(requirement_anchor("CC6.1"), "req-CC6-1");
         assert_eq!(
             requirement_anchor("\"><script>"),
-            "req---script-",
+            "req----script-",
             "nothing but letters, digits and dashes"
         );
     }
 }
+
+#[cfg(test)]
+pub(crate) mod page_tests;

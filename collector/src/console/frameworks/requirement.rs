@@ -150,7 +150,11 @@ async fn show(
     let others = if editable {
         let mut rows = state
             .store
-            .controls(&t, &ControlFilter::default(), &PageRequest::first(MAX_LIMIT))
+            .controls(
+                &t,
+                &ControlFilter::default(),
+                &PageRequest::first(MAX_LIMIT),
+            )
             .await?;
         rows.retain(|r| !ids.contains(&r.id));
         rows
@@ -421,7 +425,8 @@ mod tests {
 
     #[test]
     fn answers_read_one_per_line() {
-        let a = parse_answers("Alerts reviewed? : yes\n\n  Time: 10:30 ok?: N/A\nRunbook:no\n").unwrap();
+        let a = parse_answers("Alerts reviewed? : yes\n\n  Time: 10:30 ok?: N/A\nRunbook:no\n")
+            .unwrap();
         assert_eq!(a.len(), 3);
         assert_eq!(a["Alerts reviewed?"], Answer::Yes);
         assert_eq!(a["Time: 10:30 ok?"], Answer::NotApplicable);
