@@ -12,6 +12,7 @@ mod bulk;
 mod catalog;
 pub mod checks;
 mod cli_findings;
+pub mod control_checks;
 pub mod controls;
 mod enrollment;
 mod evidence;

@@ -22,15 +22,15 @@ use crate::store::assessments::{Answer, AssessmentInput, AssessmentResult, Asses
 use crate::store::frameworks::{FrameworkDetail, FrameworkSummary};
 
 /// Most answers per assessment.
-const MAX_ANSWERS: usize = 100;
+pub const MAX_ANSWERS: usize = 100;
 /// Longest question.
-const MAX_QUESTION: usize = 200;
+pub const MAX_QUESTION: usize = 200;
 /// Most controls linked by one assessment.
-const MAX_LINKED: usize = 100;
+pub const MAX_LINKED: usize = 100;
 
 /// The framework of a path, if the caller may see it (404 otherwise, the
 /// same for unknown frameworks and for those outside an auditor's grant).
-fn visible(t: &TenantAccess, id: &str) -> Result<&'static str, ApiError> {
+pub fn visible(t: &TenantAccess, id: &str) -> Result<&'static str, ApiError> {
     edit::framework(id)
         .filter(|id| t.allows_framework(id))
         .ok_or_else(|| ApiError::not_found("framework"))

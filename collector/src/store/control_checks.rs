@@ -1,0 +1,60 @@
+//! The checks behind a set of applied controls in one query, for pages that
+//! show several controls with their checks (a requirement and what
+//! validates it) without reading each control's whole detail.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::controls::LinkedCheck;
+use super::sql::{Filter, control_in_scope};
+use super::{Store, StoreError};
+use crate::auth::TenantAccess;
+
+/// Most controls asked about at once (a requirement has a handful).
+const MAX_CONTROLS: usize = 500;
+
+impl Store {
+    /// The checks of each of `control_ids` that belong to the tenant (for
+    /// auditors: controls of their frameworks), by control id, each list by
+    /// check id. Controls without checks are absent.
+    pub async fn checks_of_controls(
+        &self,
+        t: &TenantAccess,
+        control_ids: &[i64],
+    ) -> Result<BTreeMap<i64, Vec<LinkedCheck>>, StoreError> {
+        let mut ids = control_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(MAX_CONTROLS);
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut f = Filter::default();
+        let tenant = f.arg(t.id());
+        let marks: Vec<String> = ids.iter().map(|id| f.arg(*id)).collect();
+        f.and(format!(
+            "c.tenant_id = {tenant} AND c.id IN ({})",
+            marks.join(", ")
+        ));
+        control_in_scope(&mut f, t, "c.id");
+        let sql = format!(
+            "SELECT acc.applied_control_id, acc.check_id, s.title, s.severity, s.plugin
+             FROM applied_control_checks acc
+             JOIN applied_controls c ON c.id = acc.applied_control_id
+             LEFT JOIN security_checks s ON s.tenant_id = c.tenant_id AND s.id = acc.check_id
+             WHERE {} ORDER BY acc.applied_control_id, acc.check_id",
+            f.sql()
+        );
+        let mut out: BTreeMap<i64, Vec<LinkedCheck>> = BTreeMap::new();
+        for r in f.query(sql).fetch_all(&self.pool).await? {
+            out.entry(r.try_get(0)?).or_default().push(LinkedCheck {
+                check_id: r.try_get(1)?,
+                title: r.try_get(2)?,
+                severity: r.try_get(3)?,
+                plugin: r.try_get(4)?,
+            });
+        }
+        Ok(out)
+    }
+}
