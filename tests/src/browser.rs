@@ -38,7 +38,9 @@ impl Browser {
     /// certificate (the collector's CA is the test's own); screenshots go
     /// to `shots`.
     pub async fn start(shots: PathBuf) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&shots)?;
+        // A fresh folder: no screenshot of an earlier run is mistaken for this one.
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots)?;
         let port = free_port();
         let mut driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))

@@ -309,10 +309,10 @@ async fn walk(
     // The admin finds the decision in the audit log, and the hostile
     // strings render as text.
     b.sign_in(base, "admin@citadel.test", PASSWORD).await?;
-    b.goto(&format!("{base}/audit?action=evidence.reviewed"))
+    b.goto(&format!("{base}/audit?action=evidence.review"))
         .await?;
     let audit = b.text("#audit-table").await?;
-    if !audit.contains("evidence.reviewed") || !audit.contains("auditor@citadel.test") {
+    if !audit.contains("evidence.review") || !audit.contains("auditor@citadel.test") {
         bail!("the decision is not in the audit log: {audit}");
     }
     b.screenshot("audit-log").await?;
