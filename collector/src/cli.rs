@@ -89,7 +89,8 @@ pub enum Command {
         all: bool,
     },
     /// Benchmarks on a fresh database: `ingest` throughput on synthetic signed
-    /// batches (the default), or `api` latency on a 1,000,000-result tenant.
+    /// batches (the default), or `api` / `console` latency on a
+    /// 1,000,000-result tenant.
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value = "ingest")]
@@ -97,10 +98,10 @@ pub enum Command {
         /// Database URL (default: a temporary SQLite file). Use an empty PostgreSQL database.
         #[arg(long)]
         database_url: Option<String>,
-        /// `api`: assets in the tenant's scan.
+        /// `api`, `console`: assets in the tenant's scan.
         #[arg(long, default_value_t = 100_000)]
         api_assets: usize,
-        /// `api`: checks per asset.
+        /// `api`, `console`: checks per asset.
         #[arg(long, default_value_t = 10)]
         api_checks: usize,
         /// Batch sizes as ASSETSxCHECKS, comma-separated.
@@ -137,6 +138,8 @@ pub enum BenchKind {
     Ingest,
     /// API latency.
     Api,
+    /// Console page latency (rendered HTML).
+    Console,
 }
 
 /// Catalog actions.
@@ -312,7 +315,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             });
             match what {
                 BenchKind::Ingest => crate::bench::run(&url, &sizes).await,
-                BenchKind::Api => crate::bench_api::run(&url, api_assets, api_checks).await,
+                BenchKind::Api => {
+                    crate::bench_api::run(
+                        &url,
+                        api_assets,
+                        api_checks,
+                        crate::bench_api::Suite::Api,
+                    )
+                    .await
+                }
+                BenchKind::Console => {
+                    crate::bench_api::run(
+                        &url,
+                        api_assets,
+                        api_checks,
+                        crate::bench_api::Suite::Console,
+                    )
+                    .await
+                }
             }
         }
         Command::Posture {

@@ -39,8 +39,8 @@ impl Browser {
     /// to `shots`.
     pub async fn start(shots: PathBuf) -> anyhow::Result<Self> {
         // A fresh folder: no screenshot of an earlier run is mistaken for this one.
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots)?;
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots)?;
         let port = free_port();
         let mut driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
