@@ -326,13 +326,31 @@ async fn walk(
     if b.has("img[src='x']").await || b.client.get_alert_text().await.is_ok() {
         bail!("hostile markup became live");
     }
-    b.click("#assets-table tbody a").await.ok();
+    b.client
+        .find(fantoccini::Locator::XPath(
+            "//table[@id='assets-table']//a[contains(., '<script>')]",
+        ))
+        .await
+        .context("the hostile volume is not listed by its name")?
+        .click()
+        .await?;
+    if !b
+        .text("#asset")
+        .await?
+        .contains("<script>alert(1)</script>")
+    {
+        bail!("the hostile name is not shown as text on the asset page");
+    }
     b.screenshot("asset").await?;
     if b.has("img[src='x']").await || b.client.get_alert_text().await.is_ok() {
         bail!("hostile markup became live on the asset page");
     }
     b.goto(&format!("{base}/admin/users")).await?;
     b.screenshot("admin-users").await?;
+    // Readable at phone width: the overview, narrow.
+    b.client.set_window_size(390, 844).await?;
+    b.goto(&format!("{base}/t/acme")).await?;
+    b.screenshot("overview-phone").await?;
     Ok(())
 }
 

@@ -21,7 +21,10 @@ pub use crate::store::users::MAX_TENANT_NAME;
 /// Check a tenant name: 1–100 characters, letters, digits, `-`, `_`, `.`
 /// (it appears in URLs and log origins).
 pub fn check_tenant_name(name: &str) -> Result<(), ApiError> {
+    // `.` and `..` would be path steps in the console's URLs (/t/..).
     let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
         && name.len() <= MAX_TENANT_NAME
         && name
             .chars()
@@ -30,7 +33,7 @@ pub fn check_tenant_name(name: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::invalid(
-            "tenant names are 1–100 characters: letters, digits, '-', '_', '.'",
+            "tenant names are 1–100 characters: letters, digits, '-', '_', '.' (not . or ..)",
         ))
     }
 }

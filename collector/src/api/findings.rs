@@ -11,11 +11,12 @@ use super::filter::{self, MAX_NAME, MAX_SEARCH};
 use super::page::{self, Page};
 use super::problems::{BadRequest, Forbidden, NotFound, Unauthenticated, Unprocessable};
 use super::tenant;
-use crate::auth::Need;
+use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
 use crate::store::findings::{
     FindingDetail, FindingFilter, FindingRow, FindingSort, ResultStatus, SeverityLevel,
 };
+use crate::store::page::PageRequest;
 
 /// Query of `GET results`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -67,39 +68,61 @@ pub async fn list_results(
     Query(q): Query<ResultsQuery>,
 ) -> ApiResult<axum::Json<Page<FindingRow>>> {
     let t = tenant(&state, &auth, &name, Need::Read).await?;
-    let sort = q.sort.unwrap_or_default();
-    let req = page::request(q.limit, q.cursor.as_deref(), sort.as_str())?;
-    if req.after.as_ref().is_some_and(|c| !sort.accepts(c)) {
-        return Err(filter::bad_cursor());
-    }
-    let filter = FindingFilter {
-        status: q.status,
-        severity: q.severity,
-        check: filter::text("check", q.check, MAX_NAME)?,
-        asset: q.asset,
-        region: filter::text("region", q.region, MAX_NAME)?,
-        kind: filter::text("kind", q.kind, MAX_NAME)?,
-        control: q.control,
-        framework: filter::text("framework", q.framework, MAX_NAME)?,
-        requirement: filter::text("requirement", q.requirement, MAX_NAME)?,
-        q: filter::text("q", q.q, MAX_SEARCH)?,
-    };
-    if filter.requirement.is_some() && filter.framework.is_none() {
-        return Err(ApiError::invalid("requirement needs framework"));
-    }
-    if let Some(fw) = &filter.framework
-        && !t.allows_framework(fw)
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this framework is outside your audit scope",
-        ));
-    }
+    let View { filter, sort, req } = View::of(&t, q)?;
     let rows = state.store.findings(&t, &filter, sort, &req).await?;
     Ok(axum::Json(page::page(rows, &req, sort.as_str(), |r| {
         (sort.key(r), r.id)
     })))
+}
+
+/// A findings view: the filter, the sort and the page, checked as
+/// `GET results` checks them (the console's findings views too).
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The filters.
+    pub filter: FindingFilter,
+    /// The order.
+    pub sort: FindingSort,
+    /// The page.
+    pub req: PageRequest,
+}
+
+impl View {
+    /// The view `q` asks for, as the API's `list_results` validates it:
+    /// bounded texts, a cursor that fits the sort, `requirement` only with
+    /// `framework`, and an auditor's frameworks only.
+    pub fn of(t: &TenantAccess, q: ResultsQuery) -> Result<Self, ApiError> {
+        let sort = q.sort.unwrap_or_default();
+        let req = page::request(q.limit, q.cursor.as_deref(), sort.as_str())?;
+        if req.after.as_ref().is_some_and(|c| !sort.accepts(c)) {
+            return Err(filter::bad_cursor());
+        }
+        let filter = FindingFilter {
+            status: q.status,
+            severity: q.severity,
+            check: filter::text("check", q.check, MAX_NAME)?,
+            asset: q.asset,
+            region: filter::text("region", q.region, MAX_NAME)?,
+            kind: filter::text("kind", q.kind, MAX_NAME)?,
+            control: q.control,
+            framework: filter::text("framework", q.framework, MAX_NAME)?,
+            requirement: filter::text("requirement", q.requirement, MAX_NAME)?,
+            q: filter::text("q", q.q, MAX_SEARCH)?,
+        };
+        if filter.requirement.is_some() && filter.framework.is_none() {
+            return Err(ApiError::invalid("requirement needs framework"));
+        }
+        if let Some(fw) = &filter.framework
+            && !t.allows_framework(fw)
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this framework is outside your audit scope",
+            ));
+        }
+        Ok(Self { filter, sort, req })
+    }
 }
 
 /// One check result with its status history and evidence record id.

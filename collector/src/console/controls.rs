@@ -530,10 +530,11 @@ fn edit_form(t: &TenantAccess, c: &Console, d: &ControlDetail) -> Markup {
     }
 }
 
-/// The control form.
+/// The edit form of hand-maintained work: an applied control's or a
+/// policy's status, owner and notes, at the version it was read at.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ControlForm {
+pub(super) struct WorkForm {
     status: String,
     #[serde(default)]
     owner: Option<String>,
@@ -542,25 +543,41 @@ struct ControlForm {
     version: String,
 }
 
+/// A [`WorkForm`], checked as the API checks its edits.
+pub(super) struct WorkEdit {
+    /// The version it was read at.
+    pub(super) version: i64,
+    /// New status.
+    pub(super) status: WorkStatus,
+    /// New owner (`None` clears it).
+    pub(super) owner: Option<String>,
+    /// New notes (`None` clears them).
+    pub(super) notes: Option<String>,
+}
+
+impl WorkForm {
+    pub(super) fn check(self) -> Result<WorkEdit, ApiError> {
+        Ok(WorkEdit {
+            version: form_version(&self.version)?,
+            status: work_status("status", &self.status)?,
+            owner: edit::line("owner", Some(self.owner.unwrap_or_default()), MAX_OWNER)?,
+            notes: edit::text("notes", Some(self.notes.unwrap_or_default()), MAX_NOTES)?,
+        })
+    }
+}
+
 async fn edit(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, i64)>,
-    ConsoleForm { console: c, form }: ConsoleForm<ControlForm>,
+    ConsoleForm { console: c, form }: ConsoleForm<WorkForm>,
 ) -> Result<Response, ApiError> {
     let t = c.tenant(&state, &name, Need::Operate).await?;
-    let version = form_version(&form.version)?;
+    let e = form.check()?;
+    let version = e.version;
     let change = ControlChange {
-        status: Some(work_status("status", &form.status)?),
-        owner: Some(edit::line(
-            "owner",
-            Some(form.owner.unwrap_or_default()),
-            MAX_OWNER,
-        )?),
-        notes: Some(edit::text(
-            "notes",
-            Some(form.notes.unwrap_or_default()),
-            MAX_NOTES,
-        )?),
+        status: Some(e.status),
+        owner: Some(e.owner),
+        notes: Some(e.notes),
     };
     state
         .store

@@ -4,7 +4,7 @@
 //! ([`export`]).
 //!
 //! The filters are the API's `ResultsQuery`, checked the way the API checks
-//! them ([`View::of`]); the console only adds what browsers need: a filter
+//! them ([`View::of`], shared with the API); the console only adds what browsers need: a filter
 //! form submits every field, so empty values mean "no filter".
 
 mod detail;
@@ -23,13 +23,12 @@ use super::Console;
 use super::layout::{self, Page, Section, badge, count, segment, when};
 use crate::api::error::ApiError;
 use crate::api::extract::Path;
-use crate::api::filter::{self, MAX_NAME, MAX_SEARCH};
-use crate::api::findings::ResultsQuery;
+use crate::api::filter::{MAX_NAME, MAX_SEARCH};
+use crate::api::findings::View;
 use crate::api::page;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
-use crate::store::findings::{FindingFilter, FindingRow, FindingSort};
-use crate::store::page::PageRequest;
+use crate::store::findings::FindingRow;
 
 /// Routes of this module. The export paths are static segments, which axum
 /// matches before `{id}` (a test checks it).
@@ -90,59 +89,9 @@ fn lower_enums(key: &str, value: String) -> Option<String> {
     })
 }
 
-/// A findings view: the filter, the sort and the page, checked as
-/// `GET /api/v1/tenants/{tenant}/results` checks them.
-#[derive(Debug, Clone)]
-pub(crate) struct View {
-    /// The filters.
-    pub(crate) filter: FindingFilter,
-    /// The order.
-    pub(crate) sort: FindingSort,
-    /// The page.
-    pub(crate) req: PageRequest,
-}
-
-impl View {
-    /// The view `q` asks for, as the API's `list_results` validates it:
-    /// bounded texts, a cursor that fits the sort, `requirement` only with
-    /// `framework`, and an auditor's frameworks only.
-    pub(crate) fn of(t: &TenantAccess, q: ResultsQuery) -> Result<Self, ApiError> {
-        let sort = q.sort.unwrap_or_default();
-        let req = page::request(q.limit, q.cursor.as_deref(), sort.as_str())?;
-        if req.after.as_ref().is_some_and(|c| !sort.accepts(c)) {
-            return Err(filter::bad_cursor());
-        }
-        let filter = FindingFilter {
-            status: q.status,
-            severity: q.severity,
-            check: filter::text("check", q.check, MAX_NAME)?,
-            asset: q.asset,
-            region: filter::text("region", q.region, MAX_NAME)?,
-            kind: filter::text("kind", q.kind, MAX_NAME)?,
-            control: q.control,
-            framework: filter::text("framework", q.framework, MAX_NAME)?,
-            requirement: filter::text("requirement", q.requirement, MAX_NAME)?,
-            q: filter::text("q", q.q, MAX_SEARCH)?,
-        };
-        if filter.requirement.is_some() && filter.framework.is_none() {
-            return Err(ApiError::invalid("requirement needs framework"));
-        }
-        if let Some(fw) = &filter.framework
-            && !t.allows_framework(fw)
-        {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this framework is outside your audit scope",
-            ));
-        }
-        Ok(Self { filter, sort, req })
-    }
-
-    /// The view of a request's query string (see [`filter_query`]).
-    pub(crate) fn parse(t: &TenantAccess, raw: Option<&str>) -> Result<Self, ApiError> {
-        Self::of(t, filter_query(raw, lower_enums)?)
-    }
+/// The view of a request's query string (see [`filter_query`]).
+pub(crate) fn parse_view(t: &TenantAccess, raw: Option<&str>) -> Result<View, ApiError> {
+    View::of(t, filter_query(raw, lower_enums)?)
 }
 
 /// The statuses of the filter: (value, label).
@@ -170,7 +119,7 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Page {
     let t = c.tenant(&state, &name, Need::Read).await?;
-    let view = View::parse(&t, raw.as_deref())?;
+    let view = parse_view(&t, raw.as_deref())?;
     let rows = state
         .store
         .findings(&t, &view.filter, view.sort, &view.req)

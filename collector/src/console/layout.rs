@@ -101,7 +101,7 @@ pub async fn page(
         }
         @if p.admin {
             a href="/admin/users" aria-current=[(section == Section::Admin).then_some("page")] { "Admin" }
-        } @else {
+        } @else if !p.auditor_only() {
             a href="/admin/tokens" aria-current=[(section == Section::Admin).then_some("page")] { "API tokens" }
         }
     };

@@ -113,6 +113,18 @@ impl Browser {
         }
     }
 
+    /// An operator or viewer of acme (`op@example.com`, `viewer@example.com`).
+    pub(crate) async fn on_acme(w: &World, state: AppState, role: Role) -> Self {
+        let email = match role {
+            Role::Operator => "op@example.com",
+            Role::Viewer => "viewer@example.com",
+            Role::Auditor => "au@example.com",
+            Role::Admin => "admin@example.com",
+        };
+        let grant = (role != Role::Admin).then(|| (w.acme.access.id(), role, None));
+        Self::user(w, state, email, grant).await
+    }
+
     async fn send(&self, req: axum::http::request::Builder, body: Body) -> Reply {
         let mut req = req;
         if let Some(c) = &self.cookie {
@@ -188,6 +200,11 @@ async fn overview_and_sign_in(w: World) {
     let t = crate::auth::TenantAccess::system(w.acme.access.id(), "acme");
     let by_severity = w.store.failing_by_severity(&t).await.unwrap();
     assert!(!by_severity.is_empty());
+    // As ingest kept them, equal to counting the results now.
+    assert_eq!(
+        by_severity,
+        w.store.count_failing_by_severity(&t).await.unwrap()
+    );
     for (severity, n) in &by_severity {
         let link = format!(
             "href=\"/t/acme/findings?status=fail&amp;severity={severity}\">{}</a>",

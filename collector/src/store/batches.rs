@@ -2,7 +2,7 @@
 //! catalog, assets, relationships and check results (with history), all in one
 //! transaction so a batch is stored entirely or not at all.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::time::Instant;
 
@@ -58,6 +58,10 @@ pub struct IngestSummary {
     pub evidence_revisions: u64,
     /// Time spent storing the batch, in milliseconds.
     pub duration_ms: u64,
+    /// The tenant's failing results on active assets by severity, once this
+    /// batch was stored. Absent from summaries stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_by_severity: Option<BTreeMap<String, u64>>,
 }
 
 /// What ingest did with a batch.

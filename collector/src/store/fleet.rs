@@ -165,14 +165,15 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant's enrollment tokens, newest first.
+    /// The tenant's newest 200 enrollment tokens, newest first (tokens are
+    /// used once: old ones are history, in the audit log).
     pub async fn enrollment_tokens(
         &self,
         t: &TenantAccess,
     ) -> Result<Vec<EnrollmentTokenRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, created_at, expires_at, used_at, agent_id, revoked_at, created_by
-             FROM enrollment_tokens WHERE tenant_id = $1 ORDER BY id DESC",
+             FROM enrollment_tokens WHERE tenant_id = $1 ORDER BY id DESC LIMIT 200",
         )
         .bind(t.id())
         .fetch_all(&self.pool)

@@ -4,7 +4,7 @@
 //! controls (upserted, linked, recounted), policies, then evidence and its
 //! revisions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{AnyConnection, Row};
 
@@ -187,7 +187,7 @@ pub(super) async fn execute(
     )
     .await?;
 
-    recount(conn, scope, &touched).await?;
+    summary.failing_by_severity = Some(recount(conn, scope, &touched).await?);
     tracing::debug!(
         controls = touched.len(),
         ms = started.elapsed().as_millis() as u64,
@@ -268,22 +268,23 @@ async fn evidence(
 
 /// Recompute the counts and posture of the applied controls `ids` from the
 /// tenant's current results on active assets: one pass counting results per
-/// check, then each control sums the checks linked to it.
+/// check and severity, then each control sums the checks linked to it.
+/// Returns the tenant's failing results by severity from the same pass,
+/// which the batch summary keeps for the console's overview (counting them
+/// there would read every result of the tenant on each page view).
 async fn recount(
     conn: &mut AnyConnection,
     scope: &Scope<'_>,
     ids: &[i64],
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
+) -> Result<BTreeMap<String, u64>, StoreError> {
     let tenant = scope.tenant_id;
     let mut per_check: HashMap<String, [i64; 4]> = HashMap::new();
+    let mut failing: BTreeMap<String, u64> = BTreeMap::new();
     for row in sqlx::query(
-        "SELECT r.check_id, r.status, COUNT(*) FROM check_results r
+        "SELECT r.check_id, r.status, r.severity, COUNT(*) FROM check_results r
          JOIN assets a ON a.id = r.asset_id
          WHERE r.tenant_id = $1 AND a.is_active = $2
-         GROUP BY r.check_id, r.status",
+         GROUP BY r.check_id, r.status, r.severity",
     )
     .bind(tenant)
     .bind(true)
@@ -292,15 +293,21 @@ async fn recount(
     {
         let check: String = row.try_get(0)?;
         let status: String = row.try_get(1)?;
-        let n: i64 = row.try_get(2)?;
+        let n: i64 = row.try_get(3)?;
         let counts = per_check.entry(check).or_default();
         counts[3] += n;
         match status.as_str() {
             "pass" => counts[0] += n,
-            "fail" => counts[1] += n,
+            "fail" => {
+                counts[1] += n;
+                *failing.entry(row.try_get(2)?).or_default() += u64::try_from(n).unwrap_or(0);
+            }
             "error" => counts[2] += n,
             _ => {}
         }
+    }
+    if ids.is_empty() {
+        return Ok(failing);
     }
     let mut links: HashMap<i64, Vec<String>> = HashMap::new();
     for row in sqlx::query(
@@ -342,5 +349,5 @@ async fn recount(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    Ok(failing)
 }

@@ -147,7 +147,8 @@ pub struct EvidenceDetail {
     pub reviewer_email: Option<String>,
     /// Every decision, oldest first.
     pub reviews: Vec<ReviewRow>,
-    /// Revisions, oldest first (auditors: within their window).
+    /// The newest 200 revisions, oldest first (auditors: within their
+    /// window); every revision stays readable by its version.
     pub revisions: Vec<RevisionRow>,
     /// Controls it proves (auditors: of their frameworks).
     pub controls: Vec<ControlRef>,
@@ -402,7 +403,7 @@ impl Store {
              FROM evidence_revisions r JOIN batches b ON b.number = r.batch_number
              WHERE r.evidence_id = $1 AND b.tenant_id = $2
                  AND r.created_at >= $3 AND r.created_at <= $4
-             ORDER BY r.version",
+             ORDER BY r.version DESC LIMIT 200",
         )
         .bind(id)
         .bind(t.id())
@@ -420,6 +421,8 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut revisions = revisions;
+        revisions.reverse();
         let mut f = Filter::default();
         let (tenant, eid) = (f.arg(t.id()), f.arg(id));
         f.and(format!("ec.evidence_id = {eid} AND c.tenant_id = {tenant}"));

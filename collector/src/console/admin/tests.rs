@@ -34,13 +34,7 @@ async fn admin_pages(w: World) {
         .await
         .unwrap();
     let admin = Browser::user(&w, state.clone(), "admin@example.com", None).await;
-    let operator = Browser::user(
-        &w,
-        state.clone(),
-        "op@example.com",
-        Some((acme, Role::Operator, None)),
-    )
-    .await;
+    let operator = Browser::on_acme(&w, state.clone(), Role::Operator).await;
     let scope = AuditorScope {
         frameworks: vec!["soc2".into()],
         from: 0,

@@ -11,7 +11,6 @@ use crate::store::fixture::{World, on_both_databases};
 
 async fn audit_log(w: World) {
     let state = state(&w);
-    let acme = w.acme.access.id();
     let ctx = Context::system(crate::store::now_ms());
     // A hostile e-mail address, and a tenant-less row about it.
     w.store
@@ -24,20 +23,8 @@ async fn audit_log(w: World) {
         .await
         .unwrap();
     let admin = Browser::user(&w, state.clone(), "admin@example.com", None).await;
-    let operator = Browser::user(
-        &w,
-        state.clone(),
-        "op@example.com",
-        Some((acme, Role::Operator, None)),
-    )
-    .await;
-    let viewer = Browser::user(
-        &w,
-        state.clone(),
-        "viewer@example.com",
-        Some((acme, Role::Viewer, None)),
-    )
-    .await;
+    let operator = Browser::on_acme(&w, state.clone(), Role::Operator).await;
+    let viewer = Browser::on_acme(&w, state.clone(), Role::Viewer).await;
 
     let r = admin.get("/audit").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

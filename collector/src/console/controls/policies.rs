@@ -11,10 +11,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    control_href, form_version, given, posture_badge, status_badge, status_label, tabs,
-    tenant_base, work_status,
+    WorkForm, control_href, given, posture_badge, status_badge, status_label, tabs, tenant_base,
+    work_status,
 };
-use crate::api::edit::{self, MAX_NOTES, MAX_OWNER};
+use crate::api::edit::{MAX_NOTES, MAX_OWNER};
 use crate::api::error::ApiError;
 use crate::api::extract::{Path, Query};
 use crate::auth::{Need, TenantAccess};
@@ -209,37 +209,18 @@ fn edit_form(t: &TenantAccess, c: &Console, d: &PolicyDetail) -> Markup {
     }
 }
 
-/// The policy form.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyForm {
-    status: String,
-    #[serde(default)]
-    owner: Option<String>,
-    #[serde(default)]
-    notes: Option<String>,
-    version: String,
-}
-
 async fn edit(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, i64)>,
-    ConsoleForm { console: c, form }: ConsoleForm<PolicyForm>,
+    ConsoleForm { console: c, form }: ConsoleForm<WorkForm>,
 ) -> Result<Response, ApiError> {
     let t = c.tenant(&state, &name, Need::Operate).await?;
-    let version = form_version(&form.version)?;
+    let e = form.check()?;
+    let version = e.version;
     let change = PolicyChange {
-        status: Some(work_status("status", &form.status)?),
-        owner: Some(edit::line(
-            "owner",
-            Some(form.owner.unwrap_or_default()),
-            MAX_OWNER,
-        )?),
-        notes: Some(edit::text(
-            "notes",
-            Some(form.notes.unwrap_or_default()),
-            MAX_NOTES,
-        )?),
+        status: Some(e.status),
+        owner: Some(e.owner),
+        notes: Some(e.notes),
     };
     state
         .store

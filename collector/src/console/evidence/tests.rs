@@ -34,20 +34,8 @@ async fn evidence_review(w: World) {
     let id = ids[0];
     let acme = w.acme.access.id();
     let admin = Browser::user(&w, state.clone(), "admin@example.com", None).await;
-    let viewer = Browser::user(
-        &w,
-        state.clone(),
-        "viewer@example.com",
-        Some((acme, Role::Viewer, None)),
-    )
-    .await;
-    let operator = Browser::user(
-        &w,
-        state.clone(),
-        "op@example.com",
-        Some((acme, Role::Operator, None)),
-    )
-    .await;
+    let viewer = Browser::on_acme(&w, state.clone(), Role::Viewer).await;
+    let operator = Browser::on_acme(&w, state.clone(), Role::Operator).await;
     let scope = AuditorScope {
         frameworks: vec!["soc2".into()],
         from: 0,

@@ -180,8 +180,8 @@ fn controls_part(
     let base = tenant_path(t);
     let check = &d.result.check_id;
     let fallback = html! {
-        p { a #check-controls href={ (base) "/controls?check=" (segment(check)) } {
-            "Controls validated by " (check) } }
+        p { a #check-controls href={ (base) "/findings?check=" (segment(check)) } {
+            "Every result of " (check) } }
     };
     let Some(e) = evidence else { return fallback };
     if controls.is_empty() {

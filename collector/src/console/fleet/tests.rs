@@ -27,20 +27,8 @@ async fn fleet_pages(w: World) {
         .unwrap()
         .map_err(|_| "enrollment")
         .unwrap();
-    let operator = Browser::user(
-        &w,
-        state.clone(),
-        "op@example.com",
-        Some((acme, Role::Operator, None)),
-    )
-    .await;
-    let viewer = Browser::user(
-        &w,
-        state.clone(),
-        "viewer@example.com",
-        Some((acme, Role::Viewer, None)),
-    )
-    .await;
+    let operator = Browser::on_acme(&w, state.clone(), Role::Operator).await;
+    let viewer = Browser::on_acme(&w, state.clone(), Role::Viewer).await;
     let scope = AuditorScope {
         frameworks: vec!["soc2".into()],
         from: 0,

@@ -84,13 +84,7 @@ async fn frameworks_and_assessments(mut w: World) {
         Some((acme, Role::Operator, None)),
     )
     .await;
-    let viewer = Browser::user(
-        &w,
-        state.clone(),
-        "viewer@example.com",
-        Some((acme, Role::Viewer, None)),
-    )
-    .await;
+    let viewer = Browser::on_acme(&w, state.clone(), Role::Viewer).await;
     let auditor = Browser::user(
         &w,
         state.clone(),
