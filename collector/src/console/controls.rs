@@ -23,7 +23,9 @@ use crate::api::extract::{Path, Query};
 use crate::api::page;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
-use crate::store::controls::{ControlChange, ControlDetail, ControlFilter, Posture, WorkStatus};
+use crate::store::controls::{
+    COUNT_CAP, ControlChange, ControlDetail, ControlFilter, Posture, WorkStatus,
+};
 use crate::store::page::PageRequest;
 use crate::store::review::{EvidenceFilter, EvidenceRow};
 
@@ -439,7 +441,7 @@ fn evidence_section(
     let base = tenant_base(t);
     html! {
         p {
-            (count(d.evidence_count)) " records, " (count(d.evidence_in_review)) " awaiting review. "
+            (capped(d.evidence_count)) " records, " (capped(d.evidence_in_review)) " awaiting review. "
             @if d.evidence_count > 0 {
                 a #control-evidence-all href={ (base) "/evidence?control=" (d.control.id) } { "All evidence of this control" }
             }
@@ -472,7 +474,7 @@ fn evidence_section(
             @if d.evidence_in_review > 0 {
                 form.actions #approve-control-evidence method="post" action={ (control_href(t, d.control.id)) "/approve" } {
                     (csrf_field(c))
-                    button type="submit" { "Approve all evidence awaiting review (" (count(d.evidence_in_review)) ")" }
+                    button type="submit" { "Approve all evidence awaiting review (" (capped(d.evidence_in_review)) ")" }
                 }
             } @else {
                 p.muted { "Nothing awaits review." }
@@ -486,7 +488,7 @@ fn assets(t: &TenantAccess, d: &ControlDetail) -> Markup {
         return layout::empty("This control covers no asset yet.");
     }
     html! {
-        p { (count(d.asset_count)) " assets"
+        p { (capped(d.asset_count)) " assets"
             @if d.asset_count > d.assets.len() as i64 { ", the first " (d.assets.len()) " by id" } "." }
         table.data {
             thead { tr {
@@ -610,3 +612,12 @@ async fn approve(
 
 #[cfg(test)]
 mod tests;
+
+/// A count the store stops at [`COUNT_CAP`] + 1, for people: "10,000+".
+fn capped(n: i64) -> String {
+    if n > COUNT_CAP {
+        format!("{}+", count(COUNT_CAP))
+    } else {
+        count(n)
+    }
+}

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::audit::append;
 use super::page::PageRequest;
-use super::sql::{Filter, contains_pattern, control_in_scope, evidence_in_scope, scope_frameworks};
+use super::sql::{Filter, contains_pattern, control_in_scope, evidence_in_scope};
 use super::{Store, StoreError};
 use crate::audit::{Action, Context, Event};
 use crate::auth::TenantAccess;
@@ -202,6 +202,9 @@ pub struct PolicyRef {
     pub status: WorkStatus,
 }
 
+/// Where a control's asset and evidence counts stop.
+pub const COUNT_CAP: i64 = 10_000;
+
 /// One control with what hangs off it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ControlDetail {
@@ -210,13 +213,15 @@ pub struct ControlDetail {
     pub control: ControlRow,
     /// Checks that validate it.
     pub checks: Vec<LinkedCheck>,
-    /// Assets it covers.
+    /// Assets it covers, counted up to [`COUNT_CAP`] + 1 (which means
+    /// "more than `COUNT_CAP`").
     pub asset_count: i64,
     /// The first 100 of them, by id.
     pub assets: Vec<LinkedAsset>,
-    /// Evidence records linked to it (for auditors: within their scope).
+    /// Evidence records linked to it (for auditors: within their scope),
+    /// counted up to [`COUNT_CAP`] + 1.
     pub evidence_count: i64,
-    /// Of which awaiting review.
+    /// Of which awaiting review, counted up to [`COUNT_CAP`] + 1.
     pub evidence_in_review: i64,
     /// Requirements it maps to (for auditors: of their frameworks).
     pub requirements: Vec<RequirementLink>,
@@ -389,11 +394,17 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-        let asset_count: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM applied_control_assets v
-             JOIN applied_controls c ON c.id = v.applied_control_id
-             WHERE v.applied_control_id = $1 AND c.tenant_id = $2",
-        )
+        // Counts stop at COUNT_CAP + 1: a control of a check that runs on
+        // every resource covers the whole estate, and counting it exactly
+        // would read every one of its results on each view.
+        let asset_count: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT r.asset_id FROM applied_control_checks acc
+                 JOIN applied_controls c ON c.id = acc.applied_control_id
+                 JOIN check_results r ON r.tenant_id = c.tenant_id AND r.check_id = acc.check_id
+                 WHERE acc.applied_control_id = $1 AND c.tenant_id = $2
+                 LIMIT {}) x",
+            COUNT_CAP + 1
+        )))
         .bind(id)
         .bind(t.id())
         .fetch_one(&self.pool)
@@ -402,8 +413,11 @@ impl Store {
         let assets = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT a.id, a.name, a.kind, a.source_id, a.region,
                  CASE WHEN a.is_active THEN 1 ELSE 0 END
-             FROM applied_control_assets v JOIN assets a ON a.id = v.asset_id
-             WHERE v.applied_control_id = $1 AND a.tenant_id = $2
+             FROM assets a
+             WHERE a.tenant_id = $2 AND EXISTS (SELECT 1 FROM applied_control_checks acc
+                 JOIN check_results r ON r.check_id = acc.check_id
+                 WHERE acc.applied_control_id = $1 AND r.asset_id = a.id
+                     AND r.tenant_id = a.tenant_id)
              ORDER BY a.id LIMIT {DETAIL_ASSETS}"
         )))
         .bind(id)
@@ -423,55 +437,32 @@ impl Store {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
 
-        let mut f = Filter::default();
-        let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
-        f.and(format!(
-            "ec.applied_control_id = {control_id} AND e.tenant_id = {tenant}"
-        ));
-        evidence_in_scope(&mut f, t, "ec.evidence_id");
-        // COUNT, not SUM: a SUM is NUMERIC on PostgreSQL, which the Any driver cannot read.
-        let sql = format!(
-            "SELECT COUNT(*), COUNT(CASE WHEN e.status = 'in_review' THEN 1 END)
-             FROM evidence_controls ec JOIN evidence e ON e.id = ec.evidence_id WHERE {}",
-            f.sql()
-        );
-        let counts = f.query(sql).fetch_one(&self.pool).await?;
-        let evidence_count: i64 = counts.try_get(0)?;
-        let evidence_in_review: i64 = counts.try_get(1)?;
-
-        let mut f = Filter::default();
-        let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
-        f.and(format!(
-            "m.applied_control_id = {control_id} AND c.tenant_id = {tenant}"
-        ));
-        if let Some(frameworks) = scope_frameworks(t) {
-            let list = f.list(&frameworks);
-            f.and(format!("m.framework_id IN {list}"));
+        let mut evidence_counts = [0i64; 2];
+        for (n, only_in_review) in evidence_counts.iter_mut().zip([false, true]) {
+            let mut f = Filter::default();
+            let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
+            f.and(format!(
+                "ec.applied_control_id = {control_id} AND e.tenant_id = {tenant}"
+            ));
+            if only_in_review {
+                f.and("e.status = 'in_review'");
+            }
+            evidence_in_scope(&mut f, t, "ec.evidence_id");
+            let sql = format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM evidence_controls ec
+                     JOIN evidence e ON e.id = ec.evidence_id WHERE {} LIMIT {}) x",
+                f.sql(),
+                COUNT_CAP + 1
+            );
+            *n = f.query(sql).fetch_one(&self.pool).await?.try_get(0)?;
         }
-        let sql = format!(
-            "SELECT m.framework_id, m.ref_id, n.name, m.origin, m.source, m.coverage
-             FROM control_requirement_mappings m
-             JOIN applied_controls c ON c.id = m.applied_control_id
-             LEFT JOIN requirement_nodes n ON n.framework_id = m.framework_id AND n.ref_id = m.ref_id
-             WHERE {} ORDER BY m.framework_id, n.position, m.ref_id, m.source",
-            f.sql()
-        );
-        let requirements = f
-            .query(sql)
-            .fetch_all(&self.pool)
+        let [evidence_count, evidence_in_review] = evidence_counts;
+
+        let requirements = self
+            .requirements_of_controls(t, &[id])
             .await?
-            .iter()
-            .map(|r| {
-                Ok(RequirementLink {
-                    framework_id: r.try_get(0)?,
-                    ref_id: r.try_get(1)?,
-                    name: r.try_get(2)?,
-                    origin: r.try_get(3)?,
-                    source: r.try_get(4)?,
-                    coverage: r.try_get(5)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .remove(&id)
+            .unwrap_or_default();
         let policies = sqlx::query(
             "SELECT p.id, p.name, p.status FROM policy_controls pc
              JOIN policies p ON p.id = pc.policy_id

@@ -19,7 +19,7 @@ use crate::store::findings::{FindingDetail, HistoryEntry};
 use crate::store::policies::ControlRef;
 use crate::store::review::EvidenceDetail;
 
-/// Controls whose requirements are looked up (one query set each).
+/// Controls shown with their requirements.
 const MAX_CONTROLS: usize = 20;
 
 pub(super) async fn detail(
@@ -39,13 +39,12 @@ pub(super) async fn detail(
     };
     let mut controls = Vec::new();
     if let Some(e) = &evidence {
-        for cref in e.controls.iter().take(MAX_CONTROLS) {
-            let requirements = store
-                .control_detail(&t, cref.id)
-                .await?
-                .map(|d| d.requirements)
-                .unwrap_or_default();
-            controls.push((cref.clone(), requirements));
+        let shown: Vec<_> = e.controls.iter().take(MAX_CONTROLS).collect();
+        let ids: Vec<i64> = shown.iter().map(|c| c.id).collect();
+        let mut requirements = store.requirements_of_controls(&t, &ids).await?;
+        for cref in shown {
+            let links = requirements.remove(&cref.id).unwrap_or_default();
+            controls.push((cref.clone(), links));
         }
     }
     let now = c.auth.now;
