@@ -216,7 +216,7 @@ pub struct ControlDetail {
     /// Assets it covers, counted up to [`COUNT_CAP`] + 1 (which means
     /// "more than `COUNT_CAP`").
     pub asset_count: i64,
-    /// The first 100 of them, by id.
+    /// 100 of them (of its checks' first results), by id.
     pub assets: Vec<LinkedAsset>,
     /// Evidence records linked to it (for auditors: within their scope),
     /// counted up to [`COUNT_CAP`] + 1.
@@ -397,11 +397,15 @@ impl Store {
         // Counts stop at COUNT_CAP + 1: a control of a check that runs on
         // every resource covers the whole estate, and counting it exactly
         // would read every one of its results on each view.
+        // CROSS JOIN fixes the join order (SQLite follows it; PostgreSQL
+        // plans it as an inner join): from the control's few checks into
+        // their results on the (tenant, check, asset) key, never the other
+        // way round through every result of the tenant.
         let asset_count: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM (SELECT DISTINCT r.asset_id FROM applied_control_checks acc
-                 JOIN applied_controls c ON c.id = acc.applied_control_id
-                 JOIN check_results r ON r.tenant_id = c.tenant_id AND r.check_id = acc.check_id
-                 WHERE acc.applied_control_id = $1 AND c.tenant_id = $2
+                 CROSS JOIN check_results r
+                 WHERE acc.applied_control_id = $1 AND r.tenant_id = $2
+                     AND r.check_id = acc.check_id
                  LIMIT {}) x",
             COUNT_CAP + 1
         )))
@@ -414,11 +418,12 @@ impl Store {
             "SELECT a.id, a.name, a.kind, a.source_id, a.region,
                  CASE WHEN a.is_active THEN 1 ELSE 0 END
              FROM assets a
-             WHERE a.tenant_id = $2 AND EXISTS (SELECT 1 FROM applied_control_checks acc
-                 JOIN check_results r ON r.check_id = acc.check_id
-                 WHERE acc.applied_control_id = $1 AND r.asset_id = a.id
-                     AND r.tenant_id = a.tenant_id)
-             ORDER BY a.id LIMIT {DETAIL_ASSETS}"
+             WHERE a.tenant_id = $2 AND a.id IN (SELECT DISTINCT r.asset_id
+                 FROM applied_control_checks acc CROSS JOIN check_results r
+                 WHERE acc.applied_control_id = $1 AND r.tenant_id = $2
+                     AND r.check_id = acc.check_id
+                 LIMIT {DETAIL_ASSETS})
+             ORDER BY a.id"
         )))
         .bind(id)
         .bind(t.id())
@@ -441,16 +446,18 @@ impl Store {
         for (n, only_in_review) in evidence_counts.iter_mut().zip([false, true]) {
             let mut f = Filter::default();
             let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
+            // An evidence record has the id of the result it documents.
             f.and(format!(
-                "ec.applied_control_id = {control_id} AND e.tenant_id = {tenant}"
+                "acc.applied_control_id = {control_id} AND r.tenant_id = {tenant}
+                 AND r.check_id = acc.check_id AND e.id = r.id AND e.tenant_id = {tenant}"
             ));
             if only_in_review {
                 f.and("e.status = 'in_review'");
             }
-            evidence_in_scope(&mut f, t, "ec.evidence_id");
+            evidence_in_scope(&mut f, t, "e.id");
             let sql = format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM evidence_controls ec
-                     JOIN evidence e ON e.id = ec.evidence_id WHERE {} LIMIT {}) x",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM applied_control_checks acc
+                     CROSS JOIN check_results r CROSS JOIN evidence e WHERE {} LIMIT {}) x",
                 f.sql(),
                 COUNT_CAP + 1
             );
