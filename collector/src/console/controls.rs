@@ -26,8 +26,7 @@ use crate::http::AppState;
 use crate::store::controls::{
     COUNT_CAP, ControlChange, ControlDetail, ControlFilter, Posture, WorkStatus,
 };
-use crate::store::page::PageRequest;
-use crate::store::review::{EvidenceFilter, EvidenceRow};
+use crate::store::review::EvidenceRow;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -293,13 +292,9 @@ async fn detail(
         .control_detail(&t, id)
         .await?
         .ok_or_else(|| ApiError::not_found("control"))?;
-    let evidence_filter = EvidenceFilter {
-        control: Some(id),
-        ..Default::default()
-    };
     let evidence = state
         .store
-        .evidence_list(&t, &evidence_filter, &PageRequest::first(EVIDENCE_SHOWN))
+        .control_evidence_sample(&t, id, EVIDENCE_SHOWN)
         .await?;
     let body = html! {
         (tabs(&t, false))

@@ -351,6 +351,38 @@ impl Store {
         rows.iter().map(evidence_row).collect()
     }
 
+    /// Up to `limit` evidence records of control `control_id` (auditors:
+    /// within their scope), found from the control's checks through their
+    /// results (a record has its result's id): the records of its checks'
+    /// first results, by id. The queue's control filter goes the other way,
+    /// through every record of the tenant, which a control page cannot
+    /// afford on a large tenant.
+    pub async fn control_evidence_sample(
+        &self,
+        t: &TenantAccess,
+        control_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        let mut f = Filter::default();
+        let (tenant, control) = (f.arg(t.id()), f.arg(control_id));
+        f.and(format!(
+            "e.tenant_id = {tenant} AND e.id IN (SELECT r.id FROM applied_control_checks acc
+                 CROSS JOIN check_results r
+                 WHERE acc.applied_control_id = {control} AND r.tenant_id = {tenant}
+                     AND r.check_id = acc.check_id
+                 LIMIT {})",
+            limit.clamp(1, 500)
+        ));
+        evidence_in_scope(&mut f, t, "e.id");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY e.id",
+            from(t),
+            f.sql()
+        );
+        let rows = f.query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(evidence_row).collect()
+    }
+
     /// One record in the caller's scope with its reviews, revisions and
     /// controls, or `None`.
     pub async fn evidence_detail(
