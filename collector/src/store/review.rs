@@ -365,8 +365,10 @@ impl Store {
     ) -> Result<Vec<EvidenceRow>, StoreError> {
         let mut f = Filter::default();
         let (tenant, control) = (f.arg(t.id()), f.arg(control_id));
+        // `+ 0`: the tenant is checked on each record found, but must not
+        // lead SQLite to walk the tenant's whole queue index to find them.
         f.and(format!(
-            "e.tenant_id = {tenant} AND e.id IN (SELECT r.id FROM applied_control_checks acc
+            "e.tenant_id + 0 = {tenant} AND e.id IN (SELECT r.id FROM applied_control_checks acc
                  CROSS JOIN check_results r
                  WHERE acc.applied_control_id = {control} AND r.tenant_id = {tenant}
                      AND r.check_id = acc.check_id
