@@ -255,6 +255,20 @@ async fn walk(
         bail!("the decision is not in the review history: {history}");
     }
     b.screenshot("evidence-item").await?;
+    // Its latest revision as signed: the signature verifies now, and the
+    // plugin that produced it is named by digest.
+    b.click("#revisions tbody a").await?;
+    if !b.has("#signature[data-verifies='true']").await {
+        bail!(
+            "the revision's signature is not shown verifying: {}",
+            b.text("#signature").await?
+        );
+    }
+    let digest = b.text("#plugin-digest").await?;
+    if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("no plugin digest on the revision: {digest:?}");
+    }
+    b.screenshot("evidence-revision").await?;
 
     // Nothing else is the auditor's: another tenant, the fleet, an edit.
     b.goto(&format!("{base}/t/beta")).await?;

@@ -179,11 +179,28 @@ pub struct RevisionDetail {
     pub agent_id: String,
     /// Plugin of the check, from the tenant's catalog.
     pub plugin: Option<String>,
+    /// That plugin as the signed batch names it: version, SHA-256 of the
+    /// component and its publisher's key (`None` when the signature does
+    /// not verify or the batch does not name it).
+    pub plugin_provenance: Option<PluginSeen>,
     /// Whether the stored batch's COSE signature verifies with the agent's
     /// enrolled key now.
     pub signature_verifies: bool,
     /// Why the result could not be read or the signature did not verify.
     pub problem: Option<String>,
+}
+
+/// A plugin as a signed batch names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PluginSeen {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Hex SHA-256 of the component that ran.
+    pub sha256: String,
+    /// Hex Ed25519 key of the publisher that signed it, if it was signed.
+    pub signer: Option<String>,
 }
 
 /// A decision on one record.
@@ -266,7 +283,12 @@ fn review_state(
 const BULK_CHUNK: usize = 1000;
 
 /// Check the COSE signature of stored batch bytes with the agent's key.
-fn verify_signature(raw: &[u8], agent_id: &str, public_key: &[u8]) -> Result<(), String> {
+/// Returns the plugins the verified batch names.
+fn verify_signature(
+    raw: &[u8],
+    agent_id: &str,
+    public_key: &[u8],
+) -> Result<Vec<PluginSeen>, String> {
     let signed = SignedBatch::parse(raw).map_err(|e| e.to_string())?;
     if signed.kid() != agent_id {
         return Err(format!(
@@ -279,7 +301,17 @@ fn verify_signature(raw: &[u8], agent_id: &str, public_key: &[u8]) -> Result<(),
         .map_err(|_| "the agent's enrolled key is not an Ed25519 key".to_string())?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| "the agent's enrolled key is not an Ed25519 key".to_string())?;
-    signed.verify(&key).map(|_| ()).map_err(|e| e.to_string())
+    let batch = signed.verify(&key).map_err(|e| e.to_string())?;
+    Ok(batch
+        .plugins
+        .into_iter()
+        .map(|p| PluginSeen {
+            name: p.name,
+            version: p.version,
+            sha256: p.sha256,
+            signer: p.signer,
+        })
+        .collect())
 }
 
 /// The ETag version of an evidence record's review: its review version and
@@ -551,6 +583,11 @@ impl Store {
         if let Err(why) = &verified {
             problems.push(format!("the signature does not verify: {why}"));
         }
+        let plugin: Option<String> = r.try_get(8)?;
+        let plugin_provenance = match (&verified, &plugin) {
+            (Ok(seen), Some(name)) => seen.iter().find(|p| &p.name == name).cloned(),
+            _ => None,
+        };
         Ok(Some(RevisionDetail {
             evidence_id: id,
             version: r.try_get(0)?,
@@ -561,7 +598,8 @@ impl Store {
             batch_sha256,
             sha256_matches,
             agent_id,
-            plugin: r.try_get(8)?,
+            plugin,
+            plugin_provenance,
             signature_verifies: verified.is_ok(),
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
         }))

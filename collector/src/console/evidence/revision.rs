@@ -57,6 +57,13 @@ pub(super) async fn page(
                     }
                 }
                 dt { "Plugin" } dd { @match &r.plugin { Some(p) => (p), None => span.muted { "unknown" } } }
+                @if let Some(p) = &r.plugin_provenance {
+                    dt { "Plugin version" } dd #plugin-version { (p.version) }
+                    dt { "Plugin SHA-256" } dd { code #plugin-digest { (p.sha256) } }
+                    dt { "Plugin signer" } dd #plugin-signer {
+                        @match &p.signer { Some(k) => code { (k) }, None => span.muted { "unsigned" } }
+                    }
+                }
             }
         }
         section {
