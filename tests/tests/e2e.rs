@@ -660,13 +660,13 @@ async fn scan_scenario(backend: Backend) {
     assert_eq!(raw, written);
     assert_eq!(sha, citadel_wire::sha256_hex(&written));
     // Anyone holding the agent's enrolled key can verify it offline; it names the signed pack.
-    let agent = sqlx::query("SELECT public_key, version FROM agents")
+    let agent_row = sqlx::query("SELECT public_key, version FROM agents")
         .fetch_one(&pool)
         .await
         .unwrap();
-    let key: Vec<u8> = agent.get(0);
+    let key: Vec<u8> = agent_row.get(0);
     // The fleet view's version is the one the agent signed into its batch.
-    let version: Option<String> = agent.get(1);
+    let version: Option<String> = agent_row.get(1);
     assert_eq!(version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
     let batch = citadel_wire::SignedBatch::parse(&raw)
