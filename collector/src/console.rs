@@ -222,10 +222,16 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(security_headers))
 }
 
-/// Any path that is no route: problem+json under `/api/`, a page elsewhere.
+/// Any path that is no route: a page for browsers (they ask for HTML),
+/// problem+json for everyone else and under `/api/`.
 pub async fn not_found(req: Request) -> Response {
     let path = req.uri().path();
-    if path.starts_with("/api/") || path.starts_with("/v1/") {
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !browser || path.starts_with("/api/") || path.starts_with("/v1/") {
         return crate::api::not_found().await.into_response();
     }
     let f = Failure {
