@@ -210,6 +210,24 @@ mod tests {
     }
 
     #[test]
+    fn agent_versions_are_bounded_and_printable() {
+        for bad in ["", "1.0\u{1b}[31m", &"9".repeat(65)] {
+            let mut b = Batch::example();
+            b.agent_version = Some(bad.to_string());
+            assert!(
+                validate(&b)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("agent version"),
+                "{bad:?}"
+            );
+        }
+        let mut b = Batch::example();
+        b.agent_version = None;
+        validate(&b).unwrap();
+    }
+
+    #[test]
     fn dangling_references_are_refused() {
         let mut b = Batch::example();
         b.results[0].asset = "arn:aws:ec2:us-east-1:1:instance/i-missing".into();

@@ -15,6 +15,15 @@ use crate::auth::TenantAccess;
 /// Most controls asked about at once (a requirement has a handful).
 const MAX_CONTROLS: usize = 500;
 
+/// `ids` sorted, without repeats, at most [`MAX_CONTROLS`].
+fn distinct(ids: &[i64]) -> Vec<i64> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(MAX_CONTROLS);
+    ids
+}
+
 impl Store {
     /// The requirements each of `control_ids` maps to (for auditors: of
     /// their frameworks), by control id, in framework and document order.
@@ -23,10 +32,7 @@ impl Store {
         t: &TenantAccess,
         control_ids: &[i64],
     ) -> Result<BTreeMap<i64, Vec<RequirementLink>>, StoreError> {
-        let mut ids = control_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.truncate(MAX_CONTROLS);
+        let ids = distinct(control_ids);
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -72,10 +78,7 @@ impl Store {
         t: &TenantAccess,
         control_ids: &[i64],
     ) -> Result<BTreeMap<i64, Vec<LinkedCheck>>, StoreError> {
-        let mut ids = control_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.truncate(MAX_CONTROLS);
+        let ids = distinct(control_ids);
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
