@@ -58,3 +58,15 @@ fn manifest_dir() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
+
+/// Agents released before `agent_version` existed sign batches without it; a
+/// collector must still read them, as the same batch with no version.
+#[test]
+fn batch_without_agent_version_still_decodes() {
+    let old = std::fs::read(data("example-before-agent-version.batch.cbor")).unwrap();
+    let decoded: Batch = from_canonical_slice(&old).unwrap();
+    let mut expected = Batch::example();
+    expected.agent_version = None;
+    assert_eq!(decoded, expected);
+    assert_eq!(to_canonical_vec(&expected).unwrap(), old);
+}
