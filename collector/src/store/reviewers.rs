@@ -1,5 +1,6 @@
-//! Reviewer e-mail addresses for the evidence queue: the listing carries
-//! reviewer ids only, and a page of the queue shows who decided.
+//! E-mail addresses of who decided: rows carry user ids only (reviews in the
+//! evidence queue, the last change of a requirement assessment), and a page
+//! shows who it was.
 
 use std::collections::HashMap;
 

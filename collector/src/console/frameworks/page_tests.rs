@@ -233,6 +233,12 @@ async fn frameworks_and_assessments(mut w: World) {
     );
     assert!(r.body.contains("&quot;&gt;&lt;img src=x"), "{}", r.body);
     assert!(
+        r.body
+            .contains(r#"by <span id="assessment-author">operator@example.com</span>"#),
+        "{}",
+        r.body
+    );
+    assert!(
         !r.body.contains(SCRIPT) && !r.body.contains("<img src=x"),
         "{}",
         r.body

@@ -144,6 +144,9 @@ async fn show(
     let t = c.tenant(&state, &name, Need::Read).await?;
     let (fw, fw_name, entry) = find(&state, &t, &framework, &ref_id).await?;
     let assessment = state.store.assessment(&t, fw, &ref_id).await?;
+    let author_id: Vec<i64> = assessment.iter().filter_map(|a| a.updated_by).collect();
+    let author = state.store.reviewer_emails(&t, &author_id).await?;
+    let author = author_id.first().and_then(|id| author.get(id)).cloned();
     let ids: Vec<i64> = entry.controls.iter().map(|rc| rc.id).collect();
     let checks = state.store.checks_of_controls(&t, &ids).await?;
     let editable = entry.assessable && Need::Operate.allows(t.role());
@@ -180,7 +183,7 @@ async fn show(
         }
         section #assessment {
             h2 { "Assessment" }
-            (assessment_view(&t, assessment.as_ref(), now))
+            (assessment_view(&t, assessment.as_ref(), author.as_deref(), now))
             @if editable {
                 h3 { "Record the assessment" }
                 (form(&t, &c, fw, &entry, assessment.as_ref(), &others))
@@ -232,7 +235,14 @@ fn controls(
     }
 }
 
-fn assessment_view(t: &TenantAccess, a: Option<&AssessmentRow>, now: i64) -> Markup {
+/// `author`: the e-mail of who made the last change, when they still hold
+/// access to the tenant; otherwise only their user id is shown.
+fn assessment_view(
+    t: &TenantAccess,
+    a: Option<&AssessmentRow>,
+    author: Option<&str>,
+    now: i64,
+) -> Markup {
     let Some(a) = a else {
         return layout::empty("Not assessed by hand yet.");
     };
@@ -250,7 +260,11 @@ fn assessment_view(t: &TenantAccess, a: Option<&AssessmentRow>, now: i64) -> Mar
             }
             dt { "Last change" } dd {
                 (when(Some(a.updated_at), now))
-                @if let Some(u) = a.updated_by { " by user #" (u) }
+                @match (author, a.updated_by) {
+                    (Some(email), _) => { " by " span #assessment-author { (email) } }
+                    (None, Some(u)) => { " by user #" (u) }
+                    (None, None) => {}
+                }
                 " · version " (a.version)
             }
         }
