@@ -196,6 +196,14 @@ pub async fn run(url: &str, assets: usize, checks: usize, suite: Suite) -> anyho
                         "evidence review queue",
                         format!("{t}/evidence?status=in_review"),
                     ),
+                    (
+                        "evidence review queue, one control",
+                        format!("{t}/evidence?control={control}"),
+                    ),
+                    (
+                        "evidence review queue, one check",
+                        format!("{t}/evidence?check=bench_check_003"),
+                    ),
                     ("evidence item", format!("{t}/evidence/{evidence}")),
                     ("fleet", format!("{t}/fleet")),
                     ("audit log", "/audit".to_string()),

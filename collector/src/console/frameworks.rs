@@ -7,7 +7,7 @@
 
 pub mod requirement;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use maud::{Markup, html};
 
 use super::Console;
 use super::chart;
-use super::controls::{control_href, posture_badge, requirement_href, tenant_base};
+use super::controls::{check_href, control_href, posture_badge, requirement_href, tenant_base};
 use super::layout::{self, Page, Section, badge, count, pct, segment};
 use super::overview::requirement_segments;
 use crate::api::error::ApiError;
@@ -24,6 +24,7 @@ use crate::api::extract::Path;
 use crate::api::frameworks::visible;
 use crate::auth::{Need, TenantAccess};
 use crate::http::AppState;
+use crate::store::controls::LinkedCheck;
 use crate::store::frameworks::{FrameworkSummary, RequirementControl, RequirementEntry};
 
 /// Routes of this module.
@@ -147,7 +148,13 @@ async fn detail(
         .framework_detail(&t, id)
         .await?
         .ok_or_else(|| ApiError::not_found("framework"))?;
-    let tree = Tree::new(&t, id, &d.requirements);
+    let control_ids: Vec<i64> = d
+        .requirements
+        .iter()
+        .flat_map(|n| n.controls.iter().map(|rc| rc.id))
+        .collect();
+    let checks = state.store.checks_of_controls(&t, &control_ids).await?;
+    let tree = Tree::new(&t, id, &d.requirements, &checks);
     let body = html! {
         p { a href={ (tenant_base(&t)) "/frameworks" } { "← All frameworks" } " " span.muted { (d.summary.version) } }
         (figures(&d.summary))
@@ -176,12 +183,19 @@ struct Tree<'a> {
     t: &'a TenantAccess,
     framework: &'a str,
     nodes: &'a [RequirementEntry],
+    /// The checks behind each control, by control id.
+    checks: &'a BTreeMap<i64, Vec<LinkedCheck>>,
     children: HashMap<&'a str, Vec<usize>>,
     roots: Vec<usize>,
 }
 
 impl<'a> Tree<'a> {
-    fn new(t: &'a TenantAccess, framework: &'a str, nodes: &'a [RequirementEntry]) -> Self {
+    fn new(
+        t: &'a TenantAccess,
+        framework: &'a str,
+        nodes: &'a [RequirementEntry],
+        checks: &'a BTreeMap<i64, Vec<LinkedCheck>>,
+    ) -> Self {
         let known: HashSet<&str> = nodes.iter().map(|n| n.ref_id.as_str()).collect();
         let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut roots = Vec::new();
@@ -198,6 +212,7 @@ impl<'a> Tree<'a> {
             t,
             framework,
             nodes,
+            checks,
             children,
             roots,
         }
@@ -234,7 +249,20 @@ impl<'a> Tree<'a> {
                 }
                 @if !n.controls.is_empty() {
                     ul.controls {
-                        @for rc in &n.controls { li { (control_link(self.t, rc)) } }
+                        @for rc in &n.controls {
+                            li {
+                                (control_link(self.t, rc))
+                                @if let Some(list) = self.checks.get(&rc.id) {
+                                    " " span.checks {
+                                        "checks: "
+                                        @for (j, k) in list.iter().enumerate() {
+                                            @if j > 0 { ", " }
+                                            a href=(check_href(self.t, &k.check_id)) { code { (k.check_id) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 @if !kids.is_empty() {

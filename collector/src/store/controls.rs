@@ -396,71 +396,87 @@ impl Store {
         .collect::<Result<Vec<_>, StoreError>>()?;
         // Counts stop at COUNT_CAP + 1: a control of a check that runs on
         // every resource covers the whole estate, and counting it exactly
-        // would read every one of its results on each view.
-        // CROSS JOIN fixes the join order (SQLite follows it; PostgreSQL
-        // plans it as an inner join): from the control's few checks into
-        // their results on the (tenant, check, asset) key, never the other
-        // way round through every result of the tenant.
-        let asset_count: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT r.asset_id FROM applied_control_checks acc
-                 CROSS JOIN check_results r
-                 WHERE acc.applied_control_id = $1 AND r.tenant_id = $2
-                     AND r.check_id = acc.check_id
-                 LIMIT {}) x",
-            COUNT_CAP + 1
-        )))
-        .bind(id)
-        .bind(t.id())
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        let assets = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT a.id, a.name, a.kind, a.source_id, a.region,
-                 CASE WHEN a.is_active THEN 1 ELSE 0 END
-             FROM assets a
-             WHERE a.tenant_id = $2 AND a.id IN (SELECT DISTINCT r.asset_id
-                 FROM applied_control_checks acc CROSS JOIN check_results r
-                 WHERE acc.applied_control_id = $1 AND r.tenant_id = $2
-                     AND r.check_id = acc.check_id
-                 LIMIT {DETAIL_ASSETS})
-             ORDER BY a.id"
-        )))
-        .bind(id)
-        .bind(t.id())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(LinkedAsset {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                source_id: r.try_get(3)?,
-                region: r.try_get(4)?,
-                is_active: r.try_get::<i64, _>(5)? != 0,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        // would read every one of its results on each view. Each check's
+        // rows are read from its own index range (`Filter::per_check`).
+        let check_ids: Vec<String> = checks.iter().map(|c| c.check_id.clone()).collect();
+        let cap = COUNT_CAP + 1;
+        let (asset_count, assets) = if check_ids.is_empty() {
+            (0, Vec::new())
+        } else {
+            // A (tenant, check, asset) triple is unique: a check's first
+            // `cap` rows name `cap` different assets. The ORDER BY keeps
+            // each branch on its index: with a bare LIMIT PostgreSQL scans
+            // the table, whose rows of one check are spread through it.
+            let mut f = Filter::default();
+            let tenant = f.arg(t.id());
+            let union = f.per_check(&check_ids, |check| {
+                format!(
+                    "SELECT r.asset_id FROM check_results r
+                     WHERE r.tenant_id = {tenant} AND r.check_id = {check}
+                     ORDER BY r.asset_id LIMIT {cap}"
+                )
+            });
+            let sql = format!(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT asset_id FROM ({union}) u LIMIT {cap}) x"
+            );
+            let count: i64 = f.query(sql).fetch_one(&self.pool).await?.try_get(0)?;
+
+            let mut f = Filter::default();
+            let tenant = f.arg(t.id());
+            let union = f.per_check(&check_ids, |check| {
+                format!(
+                    "SELECT r.asset_id FROM check_results r
+                     WHERE r.tenant_id = {tenant} AND r.check_id = {check}
+                     ORDER BY r.asset_id LIMIT {DETAIL_ASSETS}"
+                )
+            });
+            let sql = format!(
+                "SELECT a.id, a.name, a.kind, a.source_id, a.region,
+                     CASE WHEN a.is_active THEN 1 ELSE 0 END
+                 FROM assets a
+                 WHERE a.tenant_id = {tenant} AND a.id IN (SELECT asset_id FROM ({union}) u)
+                 ORDER BY a.id LIMIT {DETAIL_ASSETS}"
+            );
+            let assets = f
+                .query(sql)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(LinkedAsset {
+                        id: r.try_get(0)?,
+                        name: r.try_get(1)?,
+                        kind: r.try_get(2)?,
+                        source_id: r.try_get(3)?,
+                        region: r.try_get(4)?,
+                        is_active: r.try_get::<i64, _>(5)? != 0,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            (count, assets)
+        };
 
         let mut evidence_counts = [0i64; 2];
         for (n, only_in_review) in evidence_counts.iter_mut().zip([false, true]) {
+            if check_ids.is_empty() {
+                break;
+            }
             let mut f = Filter::default();
-            let (control_id, tenant) = (f.arg(id), f.arg(t.id()));
-            // An evidence record has the id of the result it documents.
-            f.and(format!(
-                "acc.applied_control_id = {control_id} AND r.tenant_id = {tenant}
-                 AND r.check_id = acc.check_id AND e.id = r.id AND e.tenant_id = {tenant}"
-            ));
+            let tenant = f.arg(t.id());
+            f.and(format!("e.tenant_id = {tenant}"));
             if only_in_review {
                 f.and("e.status = 'in_review'");
             }
             evidence_in_scope(&mut f, t, "e.id");
-            let sql = format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM applied_control_checks acc
-                     CROSS JOIN check_results r CROSS JOIN evidence e WHERE {} LIMIT {}) x",
-                f.sql(),
-                COUNT_CAP + 1
-            );
+            let base = f.sql();
+            // A record belongs to one check: the branches never overlap.
+            let union = f.per_check(&check_ids, |check| {
+                format!(
+                    "SELECT e.id FROM evidence e WHERE {base} AND e.check_id = {check}
+                     ORDER BY e.id LIMIT {cap}"
+                )
+            });
+            let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM ({union}) u LIMIT {cap}) x");
             *n = f.query(sql).fetch_one(&self.pool).await?.try_get(0)?;
         }
         let [evidence_count, evidence_in_review] = evidence_counts;

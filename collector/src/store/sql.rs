@@ -64,6 +64,32 @@ impl Filter {
         format!("({})", marks.join(", "))
     }
 
+    /// One subquery per check of `checks`, joined with UNION ALL:
+    /// `branch(check)` is its SQL, given the check's placeholder. Each
+    /// branch is wrapped (`SELECT * FROM (…) AS bN`) so that it may carry
+    /// its own ORDER BY and LIMIT on both databases.
+    ///
+    /// Why: the rows of a control are those of its few checks, and each
+    /// check's rows are one range of a (tenant, check, …) index. A single
+    /// `check_id IN (…)` or a join from the control leads the planners
+    /// (PostgreSQL's hash join over a scan of the whole tenant, SQLite's
+    /// sort of every row) to read far more than the page or count needs.
+    pub(crate) fn per_check(
+        &mut self,
+        checks: &[String],
+        branch: impl Fn(&str) -> String,
+    ) -> String {
+        let branches: Vec<String> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, check)| {
+                let check = self.arg(check.as_str());
+                format!("SELECT * FROM ({}) AS b{i}", branch(&check))
+            })
+            .collect();
+        branches.join(" UNION ALL ")
+    }
+
     /// The clauses joined with AND (`1 = 1` when there are none).
     pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {

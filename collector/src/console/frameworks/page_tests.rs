@@ -158,8 +158,21 @@ async fn frameworks_and_assessments(mut w: World) {
         .find(|c| !c.mappings.is_empty())
         .unwrap()
         .id;
+    let mapped_checks = w
+        .store
+        .checks_of_controls(&w.acme.access, &[mapped])
+        .await
+        .unwrap();
+    let check = &mapped_checks[&mapped][0].check_id;
     for b in [&admin, &auditor, &viewer] {
         let r = b.get("/t/acme/frameworks/soc2").await;
+        assert!(
+            r.body.contains(&format!(
+                r#"<a href="/t/acme/findings?check={check}"><code>{check}</code></a>"#
+            )),
+            "the tree names the control's checks: {}",
+            r.body
+        );
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.body.contains(r#"id="requirement-tree""#), "{}", r.body);
         assert!(
