@@ -25,6 +25,8 @@ pub mod http;
 pub mod ingest;
 pub mod mapping;
 pub mod pki;
+pub mod limits;
 pub mod posture;
+pub mod revocation;
 pub mod serve;
 pub mod store;

@@ -25,6 +25,7 @@ pub mod frameworks;
 mod mapping;
 pub mod mappings;
 pub mod overview;
+mod ownership;
 pub mod page;
 pub mod policies;
 pub(crate) mod query;
@@ -36,6 +37,8 @@ pub mod scf;
 pub(crate) mod sql;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod hardening_tests;
 pub mod users;
 
 use sqlx::AnyPool;
@@ -70,6 +73,10 @@ pub enum StoreError {
     /// A batch id was reused for different content.
     #[error("batch {0} was already received with different content")]
     Conflict(String),
+    /// A batch would write an asset or relationship that another, unrevoked
+    /// agent of the tenant reports.
+    #[error("{0}")]
+    NotOwner(String),
     /// Stored data could not be read back (damaged or written by a broken version).
     #[error("stored data is unreadable: {0}")]
     Unreadable(String),
