@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::extract::RemoteAddr;
 use crate::catalog::Catalog;
 use crate::ingest::{self, IngestError};
-use crate::limits::{Guard, retry_after_secs};
+use crate::limits::retry_after_secs;
 use crate::pki::{Authority, PeerAgent};
 use crate::store::{EnrollFailure, IngestOutcome, IngestSummary, Store};
 
@@ -47,7 +47,7 @@ pub struct AppState {
     /// Session lifetimes and login throttling.
     pub auth: AuthSettings,
     /// Sizes, timeouts and rates (`[limits]`), and the revoked agents.
-    pub guard: Guard,
+    pub guard: crate::limits::Guard,
 }
 
 /// Sign-in settings, from `[auth]` in collector.toml.
@@ -213,7 +213,13 @@ async fn post_batch(
         .agent_rate
         .check(&agent.id)
         .map_err(|wait| ApiError::rate_limited(wait, "batches from this agent"))?;
-    let body = read_body(body, &headers, &state.guard).await?;
+    let body = read_body(
+        body,
+        &headers,
+        state.guard.max_batch_bytes,
+        state.guard.ingest_body_timeout,
+    )
+    .await?;
     let result = ingest::ingest(
         &state.store,
         &state.catalog,
@@ -282,15 +288,19 @@ fn batch_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Read a batch body within the size limit and the body deadline.
-async fn read_body(body: Body, headers: &HeaderMap, guard: &Guard) -> Result<Bytes, ApiError> {
+/// Read a request body of at most `max` bytes within `timeout`.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt;
-    let max = guard.max_batch_bytes;
     let too_large = || {
         ApiError::new(
             413,
             "too_large",
-            format!("the batch is larger than {max} bytes; split it into parts"),
+            format!("the request body is larger than {max} bytes; a batch must be split into parts"),
         )
     };
     // A declared length over the limit is refused without reading.
@@ -302,20 +312,20 @@ async fn read_body(body: Body, headers: &HeaderMap, guard: &Guard) -> Result<Byt
         return Err(too_large());
     }
     let limited = http_body_util::Limited::new(body, max);
-    match tokio::time::timeout(guard.ingest_body_timeout, limited.collect()).await {
+    match tokio::time::timeout(timeout, limited.collect()).await {
         Err(_) => Err(ApiError::new(
             408,
             "request_timeout",
             format!(
-                "the batch body did not arrive within {} s",
-                guard.ingest_body_timeout.as_secs()
+                "the request body did not arrive within {} s",
+                timeout.as_secs()
             ),
         )),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(_)) => Err(ApiError::new(
             400,
             "body_incomplete",
-            "the batch body could not be read to its end",
+            "the request body could not be read to its end",
         )),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
@@ -351,7 +361,8 @@ pub struct EnrollReply {
 async fn post_enroll(
     State(state): State<AppState>,
     remote: Option<Extension<RemoteAddr>>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<EnrollReply>, ApiError> {
     // Per source address: guessing tokens costs time, and an address that
     // floods enrollment does not hold the way for others for long.
@@ -361,6 +372,13 @@ async fn post_enroll(
         .enroll_rate
         .check(&source)
         .map_err(|wait| ApiError::rate_limited(wait, "enrollment attempts from this address"))?;
+    let body = read_body(
+        body,
+        &headers,
+        MAX_API_BYTES,
+        state.guard.api_request_timeout,
+    )
+    .await?;
     let req: EnrollRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             400,
