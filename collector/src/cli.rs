@@ -27,9 +27,23 @@ pub struct Cli {
     )]
     pub dir: PathBuf,
 
+    /// Log lines as plain text or as one JSON object per line (for log
+    /// collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Subcommands.
@@ -417,7 +431,9 @@ async fn token_create(
     let (tenant_id, created) = store.ensure_tenant(tenant).await?;
     let (token, hash) = crate::http::new_token(&ca.fingerprint());
     let expires_at = now_ms() + i64::from(ttl_hours) * 3_600_000;
-    store.insert_token(tenant_id, &hash, expires_at, uses).await?;
+    store
+        .insert_token(tenant_id, &hash, expires_at, uses)
+        .await?;
     store.close().await;
     let expires = time::OffsetDateTime::from_unix_timestamp(expires_at / 1000)?
         .format(&time::format_description::well_known::Rfc3339)?;

@@ -236,7 +236,10 @@ mod tests {
                     api_listen = \"127.0.0.1:2\"\npublic_ingest_url = \"https://a\"\n\
                     public_api_url = \"https://b\"\n";
         let c = parse(base).unwrap();
-        assert_eq!(c.limits.agent_batch_burst, LimitsConfig::default().agent_batch_burst);
+        assert_eq!(
+            c.limits.agent_batch_burst,
+            LimitsConfig::default().agent_batch_burst
+        );
         let c = parse(&format!("{base}[limits]\nagent_batch_burst = 3\n")).unwrap();
         assert_eq!(c.limits.agent_batch_burst, 3);
         assert_eq!(c.limits.header_timeout_secs, 10);

@@ -300,7 +300,9 @@ async fn read_body(
         ApiError::new(
             413,
             "too_large",
-            format!("the request body is larger than {max} bytes; a batch must be split into parts"),
+            format!(
+                "the request body is larger than {max} bytes; a batch must be split into parts"
+            ),
         )
     };
     // A declared length over the limit is refused without reading.

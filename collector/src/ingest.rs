@@ -145,9 +145,10 @@ pub async fn ingest(
     // Parsing, verifying and decoding a large batch takes CPU for a while:
     // off the async workers, so other connections keep being served.
     let (agent_id, raw, limits) = (agent.id.clone(), body.clone(), *limits);
-    let (batch, spans) = tokio::task::spawn_blocking(move || verify(&agent_id, &raw, &key, &limits))
-        .await
-        .map_err(|e| IngestError::Invalid(format!("verification did not finish: {e}")))??;
+    let (batch, spans) =
+        tokio::task::spawn_blocking(move || verify(&agent_id, &raw, &key, &limits))
+            .await
+            .map_err(|e| IngestError::Invalid(format!("verification did not finish: {e}")))??;
     let outcome = store
         .ingest(agent.tenant_id, &agent.id, &body, &batch, &spans, catalog)
         .await?;

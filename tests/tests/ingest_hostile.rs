@@ -318,12 +318,32 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     let ingest_cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("empty body", Vec::new(), 400, "bad_envelope"),
         ("not CBOR", b"not cbor at all".to_vec(), 400, "bad_envelope"),
-        ("COSE truncated to half", good[..good.len() / 2].to_vec(), 400, "bad_envelope"),
-        ("COSE short by one byte", good[..good.len() - 1].to_vec(), 400, "bad_envelope"),
-        ("COSE with trailing bytes", [good.clone(), vec![0]].concat(), 400, "bad_envelope"),
+        (
+            "COSE truncated to half",
+            good[..good.len() / 2].to_vec(),
+            400,
+            "bad_envelope",
+        ),
+        (
+            "COSE short by one byte",
+            good[..good.len() - 1].to_vec(),
+            400,
+            "bad_envelope",
+        ),
+        (
+            "COSE with trailing bytes",
+            [good.clone(), vec![0]].concat(),
+            400,
+            "bad_envelope",
+        ),
         (
             "byte-string length bomb (2^62 bytes claimed)",
-            [vec![0xd2, 0x84, 0x5b], (1u64 << 62).to_be_bytes().to_vec(), vec![0]].concat(),
+            [
+                vec![0xd2, 0x84, 0x5b],
+                (1u64 << 62).to_be_bytes().to_vec(),
+                vec![0],
+            ]
+            .concat(),
             400,
             "bad_envelope",
         ),
@@ -335,7 +355,11 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
         ),
         (
             "map length bomb in the unprotected header",
-            [vec![0xd2, 0x84, 0x40, 0xbb], u64::MAX.to_be_bytes().to_vec()].concat(),
+            [
+                vec![0xd2, 0x84, 0x40, 0xbb],
+                u64::MAX.to_be_bytes().to_vec(),
+            ]
+            .concat(),
             400,
             "bad_envelope",
         ),
@@ -345,35 +369,63 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
             400,
             "bad_envelope",
         ),
-        ("COSE_Sign (tag 98) instead of COSE_Sign1", {
-            let mut b = good.clone();
-            b[0] = 0xd8;
-            b.insert(1, 98);
-            b
-        }, 400, "bad_envelope"),
+        (
+            "COSE_Sign (tag 98) instead of COSE_Sign1",
+            {
+                let mut b = good.clone();
+                b[0] = 0xd8;
+                b.insert(1, 98);
+                b
+            },
+            400,
+            "bad_envelope",
+        ),
         (
             "algorithm ES256 instead of EdDSA",
-            cose(signed_payload(&batch_for(a)), &a.info.agent_id, &a.key, iana::Algorithm::ES256, citadel_wire::CONTENT_TYPE),
+            cose(
+                signed_payload(&batch_for(a)),
+                &a.info.agent_id,
+                &a.key,
+                iana::Algorithm::ES256,
+                citadel_wire::CONTENT_TYPE,
+            ),
             400,
             "bad_envelope",
         ),
         (
             "wrong COSE content type",
-            cose(signed_payload(&batch_for(a)), &a.info.agent_id, &a.key, iana::Algorithm::EdDSA, "application/json"),
+            cose(
+                signed_payload(&batch_for(a)),
+                &a.info.agent_id,
+                &a.key,
+                iana::Algorithm::EdDSA,
+                "application/json",
+            ),
             400,
             "bad_envelope",
         ),
         (
             "empty kid",
-            cose(signed_payload(&batch_for(a)), "", &a.key, iana::Algorithm::EdDSA, citadel_wire::CONTENT_TYPE),
+            cose(
+                signed_payload(&batch_for(a)),
+                "",
+                &a.key,
+                iana::Algorithm::EdDSA,
+                citadel_wire::CONTENT_TYPE,
+            ),
             400,
             "bad_envelope",
         ),
-        ("detached payload", {
-            let mut s = coset::CoseSign1::from_tagged_slice(&good).unwrap();
-            s.payload = None;
-            s.to_tagged_vec().unwrap()
-        }, 400, "bad_envelope"),
+        (
+            "detached payload",
+            {
+                let mut s = coset::CoseSign1::from_tagged_slice(&good).unwrap();
+                s.payload = None;
+                s.to_tagged_vec().unwrap()
+            },
+            400,
+            "bad_envelope",
+        ),
         // ---- Signatures.
         (
             "signed by a stranger's key",
@@ -381,130 +433,247 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
             403,
             "bad_signature",
         ),
-        ("signature bit flipped", {
-            let mut b = good.clone();
-            let n = b.len();
-            b[n - 1] ^= 1;
-            b
-        }, 403, "bad_signature"),
-        ("payload byte flipped", {
-            let mut s = coset::CoseSign1::from_tagged_slice(&good).unwrap();
-            if let Some(p) = s.payload.as_mut() {
-                let n = p.len();
-                p[n / 2] ^= 0x20;
-            }
-            s.to_tagged_vec().unwrap()
-        }, 403, "bad_signature"),
-        ("signed as another agent (kid of agent b)", {
-            let mut b = batch_for(a);
-            b.agent_id = w.b.info.agent_id.clone();
-            citadel_wire::sign(&b, &a.key).unwrap()
-        }, 403, "kid_mismatch"),
+        (
+            "signature bit flipped",
+            {
+                let mut b = good.clone();
+                let n = b.len();
+                b[n - 1] ^= 1;
+                b
+            },
+            403,
+            "bad_signature",
+        ),
+        (
+            "payload byte flipped",
+            {
+                let mut s = coset::CoseSign1::from_tagged_slice(&good).unwrap();
+                if let Some(p) = s.payload.as_mut() {
+                    let n = p.len();
+                    p[n / 2] ^= 0x20;
+                }
+                s.to_tagged_vec().unwrap()
+            },
+            403,
+            "bad_signature",
+        ),
+        (
+            "signed as another agent (kid of agent b)",
+            {
+                let mut b = batch_for(a);
+                b.agent_id = w.b.info.agent_id.clone();
+                citadel_wire::sign(&b, &a.key).unwrap()
+            },
+            403,
+            "kid_mismatch",
+        ),
         (
             "kid and payload agent differ",
-            cose(signed_payload(&batch_for(&w.b)), &a.info.agent_id, &a.key, iana::Algorithm::EdDSA, citadel_wire::CONTENT_TYPE),
+            cose(
+                signed_payload(&batch_for(&w.b)),
+                &a.info.agent_id,
+                &a.key,
+                iana::Algorithm::EdDSA,
+                citadel_wire::CONTENT_TYPE,
+            ),
             400,
             "kid_mismatch",
         ),
         // ---- Valid signatures over invalid payloads.
-        ("signed garbage payload", cose_over(b"\xff\xfe garbage".to_vec(), a), 400, "malformed"),
-        ("signed integer payload", cose_over(cbor(&ciborium::Value::Integer(7.into())), a), 400, "malformed"),
-        ("signed payload nested 10,000 deep", cose_over([vec![0x81; 10_000], vec![0]].concat(), a), 400, "malformed"),
-        ("signed payload with a float", {
-            let mut v = batch_value(a);
-            map_set(&mut v, "seq", ciborium::Value::Float(1.5));
-            cose_over(cbor(&v), a)
-        }, 400, "malformed"),
-        ("signed payload with a length bomb inside", cose_over(
-            [vec![0xa1, 0x67], b"results".to_vec(), vec![0x9b], (1u64 << 60).to_be_bytes().to_vec()].concat(),
-            a,
-        ), 400, "malformed"),
-        ("signed payload in non-canonical order", {
-            let mut v = batch_value(a);
-            if let ciborium::Value::Map(m) = &mut v {
-                m.reverse();
-            }
-            cose_over(cbor(&v), a)
-        }, 400, "malformed"),
-        ("signed payload of an unsupported version", {
-            let mut b = batch_for(a);
-            b.version = 99;
-            signed(&b, a)
-        }, 400, "unsupported_version"),
-        ("result for an asset not in the batch", {
-            let mut b = batch_for(a);
-            b.results[0].asset = "arn:aws:ec2:us-east-1:1:instance/i-missing".into();
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("result for an undeclared check", {
-            let mut b = batch_for(a);
-            b.results[0].check_id = "no_such_check".into();
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("an asset twice", {
-            let mut b = batch_for(a);
-            b.assets.push(b.assets[0].clone());
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("two results for one check and asset", {
-            let mut b = batch_for(a);
-            b.results.push(b.results[0].clone());
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("part out of range", {
-            let mut b = batch_for(a);
-            b.part = 3;
-            b.parts = 2;
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("agent version with an escape sequence", {
-            let mut b = batch_for(a);
-            b.agent_version = Some("1.0\u{1b}[31m".into());
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("integration name of 10,000 characters", {
-            let mut b = batch_for(a);
-            b.integration.name = "n".repeat(10_000);
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("asset id of 100,000 characters", {
-            let mut b = batch_for(a);
-            b.assets[0].source_id = "x".repeat(100_000);
-            signed(&b, a)
-        }, 400, "invalid_batch"),
-        ("more assets than a part may hold", {
-            let mut b = batch_for(a);
-            let first = b.assets[0].clone();
-            for n in 0..MAX_ITEMS {
-                let mut x = first.clone();
-                x.source_id = format!("{}-{n}", first.source_id);
-                b.assets.push(x);
-            }
-            signed(&b, a)
-        }, 413, "too_many_items"),
-        ("more results than a part may hold", {
-            // 11 assets (within the limit) × 2 checks = 22 results (over it).
-            let mut b = batch_for(a);
-            let (asset, result) = (b.assets[0].clone(), b.results[0].clone());
-            let mut second = b.checks[0].clone();
-            second.id = "second_check".into();
-            b.checks.push(second);
-            b.assets.clear();
-            b.results.clear();
-            for n in 0..=MAX_ITEMS / 2 {
-                let mut x = asset.clone();
-                x.source_id = format!("{}-{n}", asset.source_id);
-                for check in [&b.checks[0].id, &b.checks[1].id] {
-                    let mut r = result.clone();
-                    r.asset = x.source_id.clone();
-                    r.check_id = check.clone();
-                    b.results.push(r);
+        (
+            "signed garbage payload",
+            cose_over(b"\xff\xfe garbage".to_vec(), a),
+            400,
+            "malformed",
+        ),
+        (
+            "signed integer payload",
+            cose_over(cbor(&ciborium::Value::Integer(7.into())), a),
+            400,
+            "malformed",
+        ),
+        (
+            "signed payload nested 10,000 deep",
+            cose_over([vec![0x81; 10_000], vec![0]].concat(), a),
+            400,
+            "malformed",
+        ),
+        (
+            "signed payload with a float",
+            {
+                let mut v = batch_value(a);
+                map_set(&mut v, "seq", ciborium::Value::Float(1.5));
+                cose_over(cbor(&v), a)
+            },
+            400,
+            "malformed",
+        ),
+        (
+            "signed payload with a length bomb inside",
+            cose_over(
+                [
+                    vec![0xa1, 0x67],
+                    b"results".to_vec(),
+                    vec![0x9b],
+                    (1u64 << 60).to_be_bytes().to_vec(),
+                ]
+                .concat(),
+                a,
+            ),
+            400,
+            "malformed",
+        ),
+        (
+            "signed payload in non-canonical order",
+            {
+                let mut v = batch_value(a);
+                if let ciborium::Value::Map(m) = &mut v {
+                    m.reverse();
                 }
-                b.assets.push(x);
-            }
-            signed(&b, a)
-        }, 413, "too_many_items"),
-        ("oversized COSE (declared length)", vec![0u8; MAX_BATCH_BYTES + 1], 413, "too_large"),
+                cose_over(cbor(&v), a)
+            },
+            400,
+            "malformed",
+        ),
+        (
+            "signed payload of an unsupported version",
+            {
+                let mut b = batch_for(a);
+                b.version = 99;
+                signed(&b, a)
+            },
+            400,
+            "unsupported_version",
+        ),
+        (
+            "result for an asset not in the batch",
+            {
+                let mut b = batch_for(a);
+                b.results[0].asset = "arn:aws:ec2:us-east-1:1:instance/i-missing".into();
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "result for an undeclared check",
+            {
+                let mut b = batch_for(a);
+                b.results[0].check_id = "no_such_check".into();
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "an asset twice",
+            {
+                let mut b = batch_for(a);
+                b.assets.push(b.assets[0].clone());
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "two results for one check and asset",
+            {
+                let mut b = batch_for(a);
+                b.results.push(b.results[0].clone());
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "part out of range",
+            {
+                let mut b = batch_for(a);
+                b.part = 3;
+                b.parts = 2;
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "agent version with an escape sequence",
+            {
+                let mut b = batch_for(a);
+                b.agent_version = Some("1.0\u{1b}[31m".into());
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "integration name of 10,000 characters",
+            {
+                let mut b = batch_for(a);
+                b.integration.name = "n".repeat(10_000);
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "asset id of 100,000 characters",
+            {
+                let mut b = batch_for(a);
+                b.assets[0].source_id = "x".repeat(100_000);
+                signed(&b, a)
+            },
+            400,
+            "invalid_batch",
+        ),
+        (
+            "more assets than a part may hold",
+            {
+                let mut b = batch_for(a);
+                let first = b.assets[0].clone();
+                for n in 0..MAX_ITEMS {
+                    let mut x = first.clone();
+                    x.source_id = format!("{}-{n}", first.source_id);
+                    b.assets.push(x);
+                }
+                signed(&b, a)
+            },
+            413,
+            "too_many_items",
+        ),
+        (
+            "more results than a part may hold",
+            {
+                // 11 assets (within the limit) × 2 checks = 22 results (over it).
+                let mut b = batch_for(a);
+                let (asset, result) = (b.assets[0].clone(), b.results[0].clone());
+                let mut second = b.checks[0].clone();
+                second.id = "second_check".into();
+                b.checks.push(second);
+                b.assets.clear();
+                b.results.clear();
+                for n in 0..=MAX_ITEMS / 2 {
+                    let mut x = asset.clone();
+                    x.source_id = format!("{}-{n}", asset.source_id);
+                    for check in [&b.checks[0].id, &b.checks[1].id] {
+                        let mut r = result.clone();
+                        r.asset = x.source_id.clone();
+                        r.check_id = check.clone();
+                        b.results.push(r);
+                    }
+                    b.assets.push(x);
+                }
+                signed(&b, a)
+            },
+            413,
+            "too_many_items",
+        ),
+        (
+            "oversized COSE (declared length)",
+            vec![0u8; MAX_BATCH_BYTES + 1],
+            413,
+            "too_large",
+        ),
     ];
     for (kind, body, status, code) in ingest_cases {
         let r = post(&client, &url, body, cose_ct).await;
@@ -517,15 +686,27 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     let _ = tls
         .write_all(b"POST /v1/batches HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n")
         .await;
-    let chunk = [format!("{:x}\r\n", 16 << 10).into_bytes(), vec![b'z'; 16 << 10], b"\r\n".to_vec()].concat();
+    let chunk = [
+        format!("{:x}\r\n", 16 << 10).into_bytes(),
+        vec![b'z'; 16 << 10],
+        b"\r\n".to_vec(),
+    ]
+    .concat();
     for _ in 0..(MAX_BATCH_BYTES / (16 << 10) + 4) {
         if tls.write_all(&chunk).await.is_err() {
             break;
         }
     }
     let (text, _) = read_all(&mut tls, Duration::from_secs(10)).await;
-    assert_eq!(http_status(&text), Some(413), "oversized chunked body: {text}");
-    assert!(text.contains("\"too_large\""), "oversized chunked body: {text}");
+    assert_eq!(
+        http_status(&text),
+        Some(413),
+        "oversized chunked body: {text}"
+    );
+    assert!(
+        text.contains("\"too_large\""),
+        "oversized chunked body: {text}"
+    );
     kinds += 1;
 
     // ---- Media types, routes, methods.
@@ -543,7 +724,13 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     let j: serde_json::Value = r.json().await.unwrap();
     assert_eq!(j["code"], "method_not_allowed");
     kinds += 1;
-    let r = post(&client, &format!("{}/v1/../admin", w.collector.ingest_url()), good.clone(), None).await;
+    let r = post(
+        &client,
+        &format!("{}/v1/../admin", w.collector.ingest_url()),
+        good.clone(),
+        None,
+    )
+    .await;
     refused("unknown route", &r, 404, "not_found");
     kinds += 1;
 
@@ -580,7 +767,9 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     // ---- Slow clients.
     // Headers that never finish: the connection is cut after the header timeout.
     let mut tls = raw(&w, a).await.unwrap();
-    tls.write_all(b"POST /v1/batches HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    tls.write_all(b"POST /v1/batches HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let (_, closed) = read_all(&mut tls, Duration::from_secs(HEADER_TIMEOUT_SECS * 5)).await;
     assert!(closed, "slow headers: the connection was not cut");
@@ -618,7 +807,14 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
         .use_preconfigured_tls(tls_config(a, false, b"h2"))
         .build()
         .unwrap();
-    assert!(anonymous.post(&url).body(good.clone()).send().await.is_err());
+    assert!(
+        anonymous
+            .post(&url)
+            .body(good.clone())
+            .send()
+            .await
+            .is_err()
+    );
     kinds += 1;
     // A revoked agent: its next handshake fails (the verifier refreshes the
     // revoked set from the database within a second here).
@@ -638,20 +834,36 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let fresh = citadel_agent::tls::mtls_client(&w.c).unwrap();
-        match fresh.get(format!("{}/healthz", w.collector.ingest_url())).send().await {
+        match fresh
+            .get(format!("{}/healthz", w.collector.ingest_url()))
+            .send()
+            .await
+        {
             Err(_) => break,
-            Ok(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-            Ok(r) => panic!("revoked agent still completes the handshake: {}", r.status()),
+            Ok(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Ok(r) => panic!(
+                "revoked agent still completes the handshake: {}",
+                r.status()
+            ),
         }
     }
     let mut tls = raw(&w, &w.c).await;
     if let Ok(t) = tls.as_mut() {
-        let _ = t.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
+        let _ = t
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await;
         let (text, closed) = read_all(t, Duration::from_secs(5)).await;
-        assert!(closed && text.is_empty(), "revoked agent got a reply: {text}");
+        assert!(
+            closed && text.is_empty(),
+            "revoked agent got a reply: {text}"
+        );
     }
     assert!(
-        w.collector.log().contains("Handshake of a revoked agent refused."),
+        w.collector
+            .log()
+            .contains("Handshake of a revoked agent refused."),
         "no log of the refused handshake"
     );
     kinds += 1;
@@ -698,7 +910,13 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "retry-after {retry}");
     // Agent a is not limited by agent b's traffic.
-    let r = post(&client, &format!("{}/healthz", w.collector.ingest_url()), Vec::new(), None).await;
+    let r = post(
+        &client,
+        &format!("{}/healthz", w.collector.ingest_url()),
+        Vec::new(),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 405);
     kinds += 1;
 
@@ -763,18 +981,73 @@ async fn enrollment_abuse(w: &World) -> usize {
         serde_json::json!({"token": token, "csr_pem": csr, "hostname": host}).to_string()
     };
     let cases: Vec<(&str, String, u16, &str)> = vec![
-        ("malformed token", body("nope", &csr, "h"), 400, "malformed_token"),
-        ("token of another collector", body(&format!("ctk1_{}_abc", "00".repeat(32)), &csr, "h"), 403, "foreign_token"),
-        ("unknown token secret", body(&format!("ctk1_{fp}_{}", "ab".repeat(24)), &csr, "h"), 403, "token_unknown"),
+        (
+            "malformed token",
+            body("nope", &csr, "h"),
+            400,
+            "malformed_token",
+        ),
+        (
+            "token of another collector",
+            body(&format!("ctk1_{}_abc", "00".repeat(32)), &csr, "h"),
+            403,
+            "foreign_token",
+        ),
+        (
+            "unknown token secret",
+            body(&format!("ctk1_{fp}_{}", "ab".repeat(24)), &csr, "h"),
+            403,
+            "token_unknown",
+        ),
         ("used token", body(&used, &csr, "h"), 403, "token_used"),
-        ("expired token", body(&expired, &csr, "h"), 403, "token_expired"),
-        ("revoked token", body(&revoked, &csr, "h"), 403, "token_revoked"),
-        ("garbage CSR", body(&fresh, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", "h"), 400, "bad_csr"),
-        ("hostname with control characters", body(&fresh, &csr, "h\u{1b}[2J"), 400, "invalid_hostname"),
-        ("hostname of 1,000 characters", body(&fresh, &csr, &"h".repeat(1000)), 400, "invalid_hostname"),
-        ("unknown field", serde_json::json!({"token": fresh, "csr_pem": csr, "hostname": "h", "admin": true}).to_string(), 400, "malformed"),
+        (
+            "expired token",
+            body(&expired, &csr, "h"),
+            403,
+            "token_expired",
+        ),
+        (
+            "revoked token",
+            body(&revoked, &csr, "h"),
+            403,
+            "token_revoked",
+        ),
+        (
+            "garbage CSR",
+            body(
+                &fresh,
+                "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+                "h",
+            ),
+            400,
+            "bad_csr",
+        ),
+        (
+            "hostname with control characters",
+            body(&fresh, &csr, "h\u{1b}[2J"),
+            400,
+            "invalid_hostname",
+        ),
+        (
+            "hostname of 1,000 characters",
+            body(&fresh, &csr, &"h".repeat(1000)),
+            400,
+            "invalid_hostname",
+        ),
+        (
+            "unknown field",
+            serde_json::json!({"token": fresh, "csr_pem": csr, "hostname": "h", "admin": true})
+                .to_string(),
+            400,
+            "malformed",
+        ),
         ("not JSON", "{{{{".into(), 400, "malformed"),
-        ("body over 64 KiB", body(&fresh, &"A".repeat(70 << 10), "h"), 413, "too_large"),
+        (
+            "body over 64 KiB",
+            body(&fresh, &"A".repeat(70 << 10), "h"),
+            413,
+            "too_large",
+        ),
     ];
     let mut kinds = 0;
     for (kind, b, status, code) in cases {
@@ -801,7 +1074,13 @@ async fn enrollment_abuse(w: &World) -> usize {
     // Flooding enrollment from one address ends in 429.
     let mut limited = None;
     for _ in 0..(ENROLLMENTS_PER_MINUTE * 2) {
-        let r = post(&api, &url, body("nope", &csr, "h"), Some("application/json")).await;
+        let r = post(
+            &api,
+            &url,
+            body("nope", &csr, "h"),
+            Some("application/json"),
+        )
+        .await;
         if r.status == 429 {
             limited = Some(r);
             break;

@@ -52,7 +52,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok(r.try_get(0)?))
+            .map(|r| r.try_get(0))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }

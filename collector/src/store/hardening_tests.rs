@@ -129,9 +129,15 @@ async fn agents_write_only_their_own_assets(mut f: Fixture) {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let err = ingest::ingest(f.store(), catalog(), &peer, bytes.clone(), &Default::default())
-        .await
-        .unwrap_err();
+    let err = ingest::ingest(
+        f.store(),
+        catalog(),
+        &peer,
+        bytes.clone(),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, IngestError::Store(StoreError::NotOwner(_))),
         "{err}"

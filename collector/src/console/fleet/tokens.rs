@@ -49,8 +49,7 @@ pub(super) async fn create(
     let t = c.tenant(&state, &name, Need::Operate).await?;
     let ttl = int("ttl_hours", form.ttl_hours)?;
     let uses = int("max_uses", form.max_uses)?;
-    let created =
-        crate::api::fleet::issue_enrollment_token(&state, &c.auth, &t, ttl, uses).await?;
+    let created = crate::api::fleet::issue_enrollment_token(&state, &c.auth, &t, ttl, uses).await?;
     let command = format!(
         "citadel-agent enroll --collector {} --token {}",
         created.enroll_url, created.token
