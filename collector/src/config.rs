@@ -87,10 +87,11 @@ impl Default for LimitsConfig {
             ingest_max_connections: 1024,
             api_max_connections: 256,
             max_header_bytes: 64 << 10,
-            // An agent scans hourly and sends a few parts and heartbeats: a
-            // batch a second sustained is far beyond any honest agent.
-            agent_batches_per_minute: 60,
-            agent_batch_burst: 30,
+            // An agent scans hourly and sends a few parts and heartbeats:
+            // two batches a second sustained is far beyond any honest agent,
+            // and the burst lets a spool drained after an outage through.
+            agent_batches_per_minute: 120,
+            agent_batch_burst: 120,
             enrollments_per_minute: 60,
             enrollment_concurrency: 2,
             // A 64 MiB part holds about a million minimal results.
