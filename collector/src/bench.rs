@@ -109,7 +109,7 @@ pub async fn enroll(
 ) -> anyhow::Result<(i64, PeerAgent)> {
     let (tenant_id, _) = store.ensure_tenant(tenant).await?;
     let secret = format!("{:x}", uuid::Uuid::now_v7().as_u128());
-    store.insert_token(tenant_id, &secret, i64::MAX).await?;
+    store.insert_token(tenant_id, &secret, i64::MAX, 1).await?;
     let agent_id = format!("agt-bench-{}", uuid::Uuid::now_v7());
     let public_key = key.verifying_key().as_bytes().to_vec();
     let pk = public_key.clone();
@@ -145,10 +145,16 @@ pub async fn run(url: &str, sizes: &[(usize, usize)]) -> anyhow::Result<()> {
         for (label, seq) in [("first scan", 1u64), ("rescan", 2u64)] {
             let batch = synthetic_batch(&agent_id, seq, assets, checks);
             let results = batch.results.len();
-            let bytes = citadel_wire::sign(&batch, &key)?;
+            let bytes = axum::body::Bytes::from(citadel_wire::sign(&batch, &key)?);
             drop(batch);
             let started = Instant::now();
-            let (_, outcome) = ingest::ingest(&store, &catalog, &peer, &bytes).await?;
+            // The benchmark measures sizes past the default per-part limits.
+            let unbounded = ingest::PartLimits {
+                max_assets: usize::MAX,
+                max_results: usize::MAX,
+            };
+            let (_, outcome) =
+                ingest::ingest(&store, &catalog, &peer, bytes.clone(), &unbounded).await?;
             let took = started.elapsed().as_secs_f64();
             let IngestOutcome::Accepted(summary) = outcome else {
                 anyhow::bail!("batch not accepted")

@@ -41,7 +41,7 @@ pub async fn run(url: &str, assets: usize, checks: usize, suite: Suite) -> anyho
     let key = SigningKey::from_bytes(&[42; 32]);
     let secret_hash = format!("{:x}", uuid::Uuid::now_v7().as_u128());
     store
-        .insert_token(tenant_id, &secret_hash, i64::MAX)
+        .insert_token(tenant_id, &secret_hash, i64::MAX, 1)
         .await?;
     let agent_id = format!("agt-bench-{}", uuid::Uuid::now_v7());
     let public_key = key.verifying_key().as_bytes().to_vec();
@@ -65,8 +65,11 @@ pub async fn run(url: &str, assets: usize, checks: usize, suite: Suite) -> anyho
     let batch = crate::bench::synthetic_batch(&agent_id, 1, assets, checks);
     let bytes = citadel_wire::sign(&batch, &key)?;
     drop(batch);
-    crate::ingest::ingest(&store, &catalog, &peer, &bytes).await?;
-    drop(bytes);
+    let unbounded = crate::ingest::PartLimits {
+        max_assets: usize::MAX,
+        max_results: usize::MAX,
+    };
+    crate::ingest::ingest(&store, &catalog, &peer, bytes.into(), &unbounded).await?;
     store.checkpoint().await?;
     println!("  ingested in {:.1} s", started.elapsed().as_secs_f64());
     // Ingest refreshes PostgreSQL's statistics in the background after a
@@ -90,6 +93,7 @@ pub async fn run(url: &str, assets: usize, checks: usize, suite: Suite) -> anyho
         public_ingest_url: "https://localhost:8443".into(),
         catalog,
         public_api_url: "https://localhost:8444".into(),
+        guard: Default::default(),
         auth: AuthSettings {
             session: crate::config::AuthConfig::default().session(),
             throttle: crate::config::AuthConfig::default().throttle(),

@@ -27,9 +27,23 @@ pub struct Cli {
     )]
     pub dir: PathBuf,
 
+    /// Log lines as plain text or as one JSON object per line (for log
+    /// collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Subcommands.
@@ -220,7 +234,7 @@ pub enum AuditAction {
 /// Token actions.
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
-    /// Create a one-time enrollment token for a tenant (created if new).
+    /// Create an enrollment token for a tenant (created if new).
     Create {
         /// Tenant the enrolled agent will belong to.
         #[arg(long)]
@@ -228,6 +242,9 @@ pub enum TokenAction {
         /// Hours until the token expires.
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
         ttl_hours: u32,
+        /// How many agents the token may enroll.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        uses: u32,
         /// Print as JSON (token, tenant, expiry, enrollment URL).
         #[arg(long)]
         json: bool,
@@ -273,9 +290,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 TokenAction::Create {
                     tenant,
                     ttl_hours,
+                    uses,
                     json,
                 },
-        } => token_create(&dir, &tenant, ttl_hours, json).await,
+        } => token_create(&dir, &tenant, ttl_hours, uses, json).await,
         Command::Agent { action } => agent(&dir, action).await,
         Command::Serve => {
             let server = Server::bind(&dir).await?;
@@ -371,6 +389,8 @@ async fn init(
         public_ingest_url: format!("https://{host}:{}", ingest_listen.port()),
         public_api_url: format!("https://{host}:{}", api_listen.port()),
         max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+        limits: Default::default(),
+        revocation_refresh_secs: 30,
         auth: Default::default(),
     };
     pki::create(dir, sans)?;
@@ -394,7 +414,13 @@ async fn init(
     Ok(())
 }
 
-async fn token_create(dir: &Path, tenant: &str, ttl_hours: u32, json: bool) -> anyhow::Result<()> {
+async fn token_create(
+    dir: &Path,
+    tenant: &str,
+    ttl_hours: u32,
+    uses: u32,
+    json: bool,
+) -> anyhow::Result<()> {
     let tenant = tenant.trim();
     if tenant.is_empty() || tenant.len() > 100 || tenant.chars().any(char::is_control) {
         bail!("tenant name must be 1–100 printable characters");
@@ -405,21 +431,28 @@ async fn token_create(dir: &Path, tenant: &str, ttl_hours: u32, json: bool) -> a
     let (tenant_id, created) = store.ensure_tenant(tenant).await?;
     let (token, hash) = crate::http::new_token(&ca.fingerprint());
     let expires_at = now_ms() + i64::from(ttl_hours) * 3_600_000;
-    store.insert_token(tenant_id, &hash, expires_at).await?;
+    store
+        .insert_token(tenant_id, &hash, expires_at, uses)
+        .await?;
     store.close().await;
     let expires = time::OffsetDateTime::from_unix_timestamp(expires_at / 1000)?
         .format(&time::format_description::well_known::Rfc3339)?;
     if json {
         let out = serde_json::json!({
             "token": token, "tenant": tenant, "expires_at": expires,
-            "enroll_url": config.public_api_url,
+            "enroll_url": config.public_api_url, "max_uses": uses,
         });
         println!("{out}");
     } else {
         if created {
             println!("Created tenant {tenant:?}.");
         }
-        println!("One-time enrollment token for tenant {tenant:?}, valid until {expires}:\n");
+        let what = if uses == 1 {
+            "One-time enrollment token".to_string()
+        } else {
+            format!("Enrollment token for up to {uses} agents")
+        };
+        println!("{what} for tenant {tenant:?}, valid until {expires}:\n");
         println!("  {token}\n");
         println!("Enroll an agent with:");
         println!(

@@ -28,6 +28,77 @@ pub struct CollectorConfig {
     /// Sign-in: session lifetimes and login throttling.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// What one client may send and hold: sizes, timeouts, connections, rates.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Seconds between reads of the revoked agents, which the TLS listener
+    /// refuses at the handshake. A revocation through this collector's API
+    /// applies at once; one by the CLI or another collector within this time.
+    #[serde(default = "default_revocation_refresh")]
+    pub revocation_refresh_secs: u64,
+}
+
+fn default_revocation_refresh() -> u64 {
+    30
+}
+
+/// `[limits]` in collector.toml. Every refusal these cause is a 4xx with a
+/// code (`too_large`, `request_timeout`, `rate_limited`, `too_many_items`);
+/// nothing is stored and the server keeps serving.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Seconds a client may take to send a request's headers (slowloris).
+    pub header_timeout_secs: u64,
+    /// Seconds an agent may take to send a batch's body once its headers
+    /// are in: 64 MiB at 1 MiB/s, with room to spare.
+    pub ingest_body_timeout_secs: u64,
+    /// Seconds an API request may take end to end (headers excepted).
+    pub api_request_timeout_secs: u64,
+    /// Open connections on the agent listener; more wait to be accepted.
+    pub ingest_max_connections: usize,
+    /// Open connections on the API listener; more wait to be accepted.
+    pub api_max_connections: usize,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// Batches one agent may send per minute, on average.
+    pub agent_batches_per_minute: u32,
+    /// Batches one agent may send at once after being quiet.
+    pub agent_batch_burst: u32,
+    /// Enrollment attempts per minute from one address.
+    pub enrollments_per_minute: u32,
+    /// Enrollments handled at once; more wait, without holding a database
+    /// connection, so enrollment cannot starve ingest of them.
+    pub enrollment_concurrency: usize,
+    /// Assets in one batch part.
+    pub max_assets_per_part: usize,
+    /// Results in one batch part.
+    pub max_results_per_part: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            ingest_body_timeout_secs: 120,
+            api_request_timeout_secs: 60,
+            // An agent holds one connection while it pushes; a thousand
+            // agents pushing at the same moment is a large fleet.
+            ingest_max_connections: 1024,
+            api_max_connections: 256,
+            max_header_bytes: 64 << 10,
+            // An agent scans hourly and sends a few parts and heartbeats:
+            // two batches a second sustained is far beyond any honest agent,
+            // and the burst lets a spool drained after an outage through.
+            agent_batches_per_minute: 120,
+            agent_batch_burst: 120,
+            enrollments_per_minute: 60,
+            enrollment_concurrency: 2,
+            // A 64 MiB part holds about a million minimal results.
+            max_assets_per_part: 250_000,
+            max_results_per_part: 1_000_000,
+        }
+    }
 }
 
 /// `[auth]` in collector.toml.
@@ -146,6 +217,8 @@ mod tests {
             public_api_url: "https://localhost:8444".into(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            revocation_refresh_secs: 30,
         };
         assert_eq!(
             c.database_url_in(Path::new("/data")),
@@ -156,6 +229,22 @@ mod tests {
             c.database_url_in(Path::new("/data")),
             "postgres://localhost/citadel"
         );
+    }
+
+    #[test]
+    fn limits_default_when_absent_and_parse_when_set() {
+        let base = "database_url = \"sqlite://c.db\"\ningest_listen = \"127.0.0.1:1\"\n\
+                    api_listen = \"127.0.0.1:2\"\npublic_ingest_url = \"https://a\"\n\
+                    public_api_url = \"https://b\"\n";
+        let c = parse(base).unwrap();
+        assert_eq!(
+            c.limits.agent_batch_burst,
+            LimitsConfig::default().agent_batch_burst
+        );
+        let c = parse(&format!("{base}[limits]\nagent_batch_burst = 3\n")).unwrap();
+        assert_eq!(c.limits.agent_batch_burst, 3);
+        assert_eq!(c.limits.header_timeout_secs, 10);
+        assert!(parse(&format!("{base}[limits]\nbogus = 3\n")).is_err());
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //! - **ingest** (mTLS, client certificate required): `POST /v1/batches`;
 //! - **api** (server-authenticated TLS): `POST /v1/enroll`, `GET /healthz`.
 //!
-//! Errors are JSON `{"error": "…"}` with a status that tells the agent whether
-//! to retry (5xx, 429) or give up on the request (other 4xx).
+//! Errors are JSON `{"error": "…", "code": "…"}`: a human message (bounded,
+//! never an unbounded echo of the request) and a stable machine code, with a
+//! status that tells the agent whether to retry (5xx, 408, 413 smaller, 429
+//! after `Retry-After`) or give up on the request (other 4xx).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Extension, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tower_http::trace::TraceLayer;
 
+use crate::api::extract::RemoteAddr;
 use crate::catalog::Catalog;
 use crate::ingest::{self, IngestError};
+use crate::limits::retry_after_secs;
 use crate::pki::{Authority, PeerAgent};
 use crate::store::{EnrollFailure, IngestOutcome, IngestSummary, Store};
 
@@ -41,6 +46,8 @@ pub struct AppState {
     pub public_api_url: String,
     /// Session lifetimes and login throttling.
     pub auth: AuthSettings,
+    /// Sizes, timeouts and rates (`[limits]`), and the revoked agents.
+    pub guard: crate::limits::Guard,
 }
 
 /// Sign-in settings, from `[auth]` in collector.toml.
@@ -60,40 +67,83 @@ pub struct PeerIdentity(pub Result<PeerAgent, String>);
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
+/// Longest message sent back or logged: messages may quote the request.
+const MAX_MESSAGE_CHARS: usize = 300;
+
 impl ApiError {
-    fn new(status: u16, message: impl Into<String>) -> Self {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        let mut message: String = message.into();
+        if message.chars().count() > MAX_MESSAGE_CHARS {
+            message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
+        }
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            message: message.into(),
+            code,
+            message,
+            retry_after: None,
         }
+    }
+
+    /// 429 `rate_limited`, with how long to wait.
+    fn rate_limited(wait: Duration, what: &str) -> Self {
+        let secs = retry_after_secs(wait);
+        let mut e = Self::new(
+            429,
+            "rate_limited",
+            format!("too many {what}; retry in {secs} s"),
+        );
+        e.retry_after = Some(secs);
+        e
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
-            Json(serde_json::json!({ "error": self.message })),
+            Json(serde_json::json!({ "error": self.message, "code": self.code })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        res
     }
 }
 
 /// Routes served over mTLS to enrolled agents.
-pub fn ingest_router(state: AppState, max_batch_bytes: usize) -> Router {
+pub fn ingest_router(state: AppState) -> Router {
     Router::new()
         .route("/v1/batches", post(post_batch))
         .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(max_batch_bytes))
+        .fallback(ingest_not_found)
+        .method_not_allowed_fallback(ingest_method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
+async fn ingest_not_found() -> ApiError {
+    ApiError::new(404, "not_found", "no such route on the ingest listener")
+}
+
+async fn ingest_method_not_allowed() -> ApiError {
+    ApiError::new(405, "method_not_allowed", "method not allowed here")
+}
+
 /// Routes served over server-authenticated TLS: enrollment and the REST API.
 pub fn api_router(state: AppState) -> Router {
+    let timeout = state.guard.api_request_timeout;
     Router::new()
         .route("/v1/enroll", post(post_enroll))
         .route("/healthz", get(healthz))
@@ -101,9 +151,34 @@ pub fn api_router(state: AppState) -> Router {
         .merge(crate::console::router())
         .fallback(crate::console::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BYTES))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                api_deadline(timeout, req, next)
+            },
+        ))
         .layer(axum::middleware::from_fn(crate::api::request_id))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// An API request, its body included, ends after `timeout` with 408 and a
+/// problem document (a slow body holds a connection; headers have their own
+/// limit in the server). A middleware rather than tower-http's timeout layer
+/// so the refusal carries a code like every other.
+async fn api_deadline(
+    timeout: Duration,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => crate::api::error::ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request took longer than {} s", timeout.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -124,10 +199,36 @@ pub struct BatchReply {
 async fn post_batch(
     State(state): State<AppState>,
     Extension(peer): Extension<PeerIdentity>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<BatchReply>, ApiError> {
-    let peer = peer.0.map_err(|e| ApiError::new(403, e))?;
-    match ingest::ingest(&state.store, &state.catalog, &peer, &body).await {
+    let peer = peer.0.map_err(|e| ApiError::new(403, "no_identity", e))?;
+    batch_content_type(&headers)?;
+    // Who is sending, and whether they may, before a byte of the body is read.
+    let agent = ingest::authorize(&state.store, &peer)
+        .await
+        .map_err(|e| refused(&peer.agent_id, &e))?;
+    state
+        .guard
+        .agent_rate
+        .check(&agent.id)
+        .map_err(|wait| ApiError::rate_limited(wait, "batches from this agent"))?;
+    let body = read_body(
+        body,
+        &headers,
+        state.guard.max_batch_bytes,
+        state.guard.ingest_body_timeout,
+    )
+    .await?;
+    let result = ingest::ingest(
+        &state.store,
+        &state.catalog,
+        &peer,
+        body,
+        &state.guard.parts,
+    )
+    .await;
+    match result {
         Ok((batch, outcome)) => {
             let (status, summary) = match outcome {
                 IngestOutcome::Accepted(s) => ("accepted", s),
@@ -144,19 +245,91 @@ async fn post_batch(
                 summary,
             }))
         }
-        Err(e) => {
-            let code = e.http_status();
-            if code >= 500 {
-                tracing::error!(agent = %peer.agent_id, error = %e, "Batch not stored.");
-                Err(ApiError::new(
-                    code,
-                    "the collector cannot store batches right now; retry later",
-                ))
-            } else {
-                tracing::warn!(agent = %peer.agent_id, error = %e, "Batch refused.");
-                Err(ApiError::new(code, refusal(&e)))
-            }
-        }
+        Err(e) => Err(refused(&peer.agent_id, &e)),
+    }
+}
+
+/// Log a refusal once and turn it into a reply.
+fn refused(agent: &str, e: &IngestError) -> ApiError {
+    let status = e.http_status();
+    let agent: String = agent.chars().take(120).collect();
+    if status >= 500 {
+        tracing::error!(%agent, error = %e, "Batch not stored.");
+        ApiError::new(
+            status,
+            e.code(),
+            "the collector cannot store batches right now; retry later",
+        )
+    } else {
+        let reply = ApiError::new(status, e.code(), refusal(e));
+        tracing::warn!(%agent, code = e.code(), error = %reply.message, "Batch refused.");
+        reply
+    }
+}
+
+/// Batches are COSE: `application/cose` (RFC 9052) or raw bytes; a request
+/// that says it carries anything else is refused before its body is read.
+fn batch_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/cose" | "application/octet-stream") => Ok(()),
+        _ => Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "batches are sent as application/cose",
+        )),
+    }
+}
+
+/// Read a request body of at most `max` bytes within `timeout`.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let too_large = || {
+        ApiError::new(
+            413,
+            "too_large",
+            format!(
+                "the request body is larger than {max} bytes; a batch must be split into parts"
+            ),
+        )
+    };
+    // A declared length over the limit is refused without reading.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, max);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::new(
+            408,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                timeout.as_secs()
+            ),
+        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(ApiError::new(
+            400,
+            "body_incomplete",
+            "the request body could not be read to its end",
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
 
@@ -189,18 +362,50 @@ pub struct EnrollReply {
 
 async fn post_enroll(
     State(state): State<AppState>,
-    body: Bytes,
+    remote: Option<Extension<RemoteAddr>>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<EnrollReply>, ApiError> {
-    let req: EnrollRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(400, format!("malformed enrollment request: {e}")))?;
+    // Per source address: guessing tokens costs time, and an address that
+    // floods enrollment does not hold the way for others for long.
+    let source = remote.map_or_else(|| "-".to_string(), |Extension(r)| r.0.ip().to_string());
+    state
+        .guard
+        .enroll_rate
+        .check(&source)
+        .map_err(|wait| ApiError::rate_limited(wait, "enrollment attempts from this address"))?;
+    let body = read_body(
+        body,
+        &headers,
+        MAX_API_BYTES,
+        state.guard.api_request_timeout,
+    )
+    .await?;
+    let req: EnrollRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            "malformed",
+            format!("malformed enrollment request: {e}"),
+        )
+    })?;
     let hostname = req.hostname.trim();
     if hostname.is_empty() || hostname.len() > 253 || hostname.chars().any(char::is_control) {
         return Err(ApiError::new(
             400,
+            "invalid_hostname",
             "hostname must be 1–253 printable characters",
         ));
     }
     let secret_hash = token_secret_hash(&req.token, &state.ca.fingerprint())?;
+    // A few enrollments at once: each holds a database connection for its
+    // transaction, and ingest needs the others. The rest wait here, holding
+    // none, until their request's deadline.
+    let _slot = state
+        .guard
+        .enroll_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(503, "unavailable", "the collector is shutting down"))?;
     let agent_id = format!("agt-{}", uuid::Uuid::now_v7());
     let ca = state.ca.clone();
     let issued = state
@@ -214,6 +419,7 @@ async fn post_enroll(
             tracing::error!(error = %e, "Enrollment failed.");
             ApiError::new(
                 503,
+                "unavailable",
                 "the collector cannot enroll agents right now; retry later",
             )
         })?;
@@ -230,9 +436,9 @@ async fn post_enroll(
         }
         Err(EnrollFailure::Token(problem)) => {
             tracing::warn!(%problem, "Enrollment refused.");
-            Err(ApiError::new(403, problem.to_string()))
+            Err(ApiError::new(403, problem.code(), problem.to_string()))
         }
-        Err(EnrollFailure::Issue(e)) => Err(ApiError::new(400, e.to_string())),
+        Err(EnrollFailure::Issue(e)) => Err(ApiError::new(400, "bad_csr", e.to_string())),
     }
 }
 
@@ -241,11 +447,16 @@ async fn post_enroll(
 fn token_secret_hash(token: &str, ca_fingerprint: &[u8; 32]) -> Result<String, ApiError> {
     let mut parts = token.trim().splitn(3, '_');
     let (Some("ctk1"), Some(pin), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(ApiError::new(400, "malformed enrollment token"));
+        return Err(ApiError::new(
+            400,
+            "malformed_token",
+            "malformed enrollment token",
+        ));
     };
     if pin != hex::encode(ca_fingerprint) {
         return Err(ApiError::new(
             403,
+            "foreign_token",
             "the enrollment token was issued by a different collector",
         ));
     }

@@ -12,11 +12,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use axum::body::Bytes;
 use citadel_wire::{Batch, SignedBatch, WireError};
 
 use crate::catalog::Catalog;
 use crate::pki::PeerAgent;
-use crate::store::{IngestOutcome, Store, StoreError};
+use crate::store::{EnrolledAgent, IngestOutcome, Store, StoreError};
 
 /// Longest string accepted in identifiers (ids, names, kinds).
 const MAX_ID_LEN: usize = 2048;
@@ -47,6 +48,9 @@ pub enum IngestError {
     /// The batch contradicts itself.
     #[error("invalid batch: {0}")]
     Invalid(String),
+    /// The part holds more assets or results than the collector accepts.
+    #[error("batch part too large: {0}")]
+    TooMany(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -60,10 +64,66 @@ impl IngestError {
             Self::UnknownAgent(_) | Self::Revoked(_) | Self::KeyMismatch(_) => 403,
             Self::KidMismatch { .. } | Self::Wire(WireError::BadSignature) => 403,
             Self::Wire(_) | Self::Invalid(_) => 400,
-            Self::Store(StoreError::Conflict(_)) => 409,
+            Self::TooMany(_) => 413,
+            Self::Store(StoreError::Conflict(_) | StoreError::NotOwner(_)) => 409,
             Self::Store(_) => 503,
         }
     }
+
+    /// Stable machine-readable code for this refusal, sent with the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownAgent(_) => "unknown_agent",
+            Self::Revoked(_) => "revoked",
+            Self::KeyMismatch(_) => "key_mismatch",
+            Self::KidMismatch { .. } | Self::Wire(WireError::KidMismatch { .. }) => "kid_mismatch",
+            Self::Wire(WireError::BadSignature) => "bad_signature",
+            Self::Wire(WireError::Version(_)) => "unsupported_version",
+            Self::Wire(WireError::Envelope(_)) => "bad_envelope",
+            Self::Wire(_) => "malformed",
+            Self::Invalid(_) => "invalid_batch",
+            Self::TooMany(_) => "too_many_items",
+            Self::Store(StoreError::Conflict(_)) => "conflict",
+            Self::Store(StoreError::NotOwner(_)) => "not_owner",
+            Self::Store(_) => "unavailable",
+        }
+    }
+}
+
+/// How many items one batch part may hold (`[limits]` in collector.toml).
+#[derive(Debug, Clone, Copy)]
+pub struct PartLimits {
+    /// Assets in one part.
+    pub max_assets: usize,
+    /// Results in one part.
+    pub max_results: usize,
+}
+
+impl Default for PartLimits {
+    fn default() -> Self {
+        let l = crate::config::LimitsConfig::default();
+        Self {
+            max_assets: l.max_assets_per_part,
+            max_results: l.max_results_per_part,
+        }
+    }
+}
+
+/// The enrolled, unrevoked agent behind a connection's certificate. Run
+/// before a batch's body is read, and again by [`ingest`] right before it
+/// is stored, so that a revocation during a slow upload still applies.
+pub async fn authorize(store: &Store, peer: &PeerAgent) -> Result<EnrolledAgent, IngestError> {
+    let agent = store
+        .agent(&peer.agent_id)
+        .await?
+        .ok_or_else(|| IngestError::UnknownAgent(truncate(&peer.agent_id)))?;
+    if agent.revoked_at.is_some() {
+        return Err(IngestError::Revoked(agent.id));
+    }
+    if agent.public_key != peer.public_key {
+        return Err(IngestError::KeyMismatch(agent.id));
+    }
+    Ok(agent)
 }
 
 /// Verify and store one batch received from `peer`.
@@ -71,25 +131,10 @@ pub async fn ingest(
     store: &Store,
     catalog: &Catalog,
     peer: &PeerAgent,
-    body: &[u8],
+    body: Bytes,
+    limits: &PartLimits,
 ) -> Result<(Batch, IngestOutcome), IngestError> {
-    let agent = store
-        .agent(&peer.agent_id)
-        .await?
-        .ok_or_else(|| IngestError::UnknownAgent(peer.agent_id.clone()))?;
-    if agent.revoked_at.is_some() {
-        return Err(IngestError::Revoked(agent.id));
-    }
-    if agent.public_key != peer.public_key {
-        return Err(IngestError::KeyMismatch(agent.id));
-    }
-    let signed = SignedBatch::parse(body)?;
-    if signed.kid() != agent.id {
-        return Err(IngestError::KidMismatch {
-            kid: signed.kid().to_string(),
-            agent: agent.id,
-        });
-    }
+    let agent = authorize(store, peer).await?;
     let key_bytes: [u8; 32] = agent
         .public_key
         .as_slice()
@@ -97,9 +142,48 @@ pub async fn ingest(
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
         .map_err(|_| IngestError::KeyMismatch(agent.id.clone()))?;
+    // Parsing, verifying and decoding a large batch takes CPU for a while:
+    // off the async workers, so other connections keep being served.
+    let (agent_id, raw, limits) = (agent.id.clone(), body.clone(), *limits);
+    let (batch, spans) =
+        tokio::task::spawn_blocking(move || verify(&agent_id, &raw, &key, &limits))
+            .await
+            .map_err(|e| IngestError::Invalid(format!("verification did not finish: {e}")))??;
+    let outcome = store
+        .ingest(agent.tenant_id, &agent.id, &body, &batch, &spans, catalog)
+        .await?;
+    Ok((batch, outcome))
+}
+
+/// Parse the envelope, check it names `agent_id`, verify the signature, then
+/// decode and validate the payload: nothing of the payload is decoded before
+/// the signature checks out.
+fn verify(
+    agent_id: &str,
+    body: &[u8],
+    key: &ed25519_dalek::VerifyingKey,
+    limits: &PartLimits,
+) -> Result<(Batch, Vec<std::ops::Range<usize>>), IngestError> {
     let started = std::time::Instant::now();
+    let signed = SignedBatch::parse(body)?;
+    if signed.kid() != agent_id {
+        return Err(IngestError::KidMismatch {
+            kid: truncate(signed.kid()),
+            agent: agent_id.to_string(),
+        });
+    }
     // The batch, and each result's bytes within the signed payload: its evidence.
-    let (batch, spans) = signed.open(&key)?;
+    let (batch, spans) = signed.open(key)?;
+    if batch.assets.len() > limits.max_assets || batch.results.len() > limits.max_results {
+        return Err(IngestError::TooMany(format!(
+            "{} assets and {} results in one part; at most {} and {} are accepted, \
+             split the scan into more parts",
+            batch.assets.len(),
+            batch.results.len(),
+            limits.max_assets,
+            limits.max_results
+        )));
+    }
     validate(&batch)?;
     if spans.len() != batch.results.len() {
         return Err(IngestError::Invalid(format!(
@@ -113,10 +197,7 @@ pub async fn ingest(
         results = batch.results.len(),
         "Batch verified, decoded and validated."
     );
-    let outcome = store
-        .ingest(agent.tenant_id, &agent.id, body, &batch, &spans, catalog)
-        .await?;
-    Ok((batch, outcome))
+    Ok((batch, spans))
 }
 
 /// Internal consistency of a batch whose signature has been verified: the

@@ -11,7 +11,7 @@ use anyhow::Context;
 use axum::Router;
 use hyper::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
@@ -19,14 +19,17 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::api::extract::RemoteAddr;
 use crate::catalog::Catalog;
-use crate::config::CollectorConfig;
+use crate::config::{CollectorConfig, LimitsConfig};
 use crate::http::{self, AppState, PeerIdentity};
+use crate::limits::Guard;
 use crate::pki::{self, Authority};
+use crate::revocation::{RevocationVerifier, RevokedAgents};
 use crate::store::Store;
 
 /// How long a client may take to finish the TLS handshake.
@@ -39,7 +42,8 @@ pub struct Server {
     ingest_tls: TlsAcceptor,
     api_tls: TlsAcceptor,
     state: AppState,
-    max_batch_bytes: usize,
+    limits: LimitsConfig,
+    revocation_refresh: Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -55,10 +59,16 @@ impl Server {
     pub async fn bind(dir: &Path) -> anyhow::Result<Self> {
         let config = CollectorConfig::load(dir)?;
         let ca = Authority::load(dir).context("loading the CA")?;
-        let (ingest_tls, api_tls) = tls_configs(dir)?;
         let store = Store::open(&config.database_url_in(dir))
             .await
             .context("opening the database")?;
+        let guard = Guard::new(&config.limits, config.max_batch_bytes);
+        guard
+            .revoked
+            .refresh(&store)
+            .await
+            .context("reading the revoked agents")?;
+        let (ingest_tls, api_tls) = tls_configs(dir, guard.revoked.clone())?;
         let catalog = Arc::new(Catalog::bundled().context("loading the bundled catalog")?);
         if !store.catalog_imported(&catalog.version).await? {
             let log = store.import_catalog(&catalog, "bundled", &[]).await?;
@@ -87,8 +97,10 @@ impl Server {
                     session: config.auth.session(),
                     throttle: config.auth.throttle(),
                 },
+                guard,
             },
-            max_batch_bytes: config.max_batch_bytes,
+            limits: config.limits,
+            revocation_refresh: Duration::from_secs(config.revocation_refresh_secs.max(1)),
         })
     }
 
@@ -102,24 +114,40 @@ impl Server {
 
     /// Serve until `shutdown` resolves.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        let ingest_router = http::ingest_router(self.state.clone(), self.max_batch_bytes);
+        let ingest_router = http::ingest_router(self.state.clone());
         let api_router = http::api_router(self.state.clone());
+        let l = &self.limits;
         let ingest = tokio::spawn(accept_loop(
             self.ingest,
             self.ingest_tls,
             ingest_router,
             true,
+            Listener::new(l, l.ingest_max_connections),
         ));
-        let api = tokio::spawn(accept_loop(self.api, self.api_tls, api_router, false));
+        let api = tokio::spawn(accept_loop(
+            self.api,
+            self.api_tls,
+            api_router,
+            false,
+            Listener::new(l, l.api_max_connections),
+        ));
+        let refresh = tokio::spawn(
+            self.state
+                .guard
+                .revoked
+                .clone()
+                .refresh_forever(self.state.store.clone(), self.revocation_refresh),
+        );
         shutdown.await;
         ingest.abort();
         api.abort();
+        refresh.abort();
         self.state.store.close().await;
         Ok(())
     }
 }
 
-fn tls_configs(dir: &Path) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
+fn tls_configs(dir: &Path, revoked: RevokedAgents) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let server_cert =
         CertificateDer::from_pem_file(dir.join("server.crt")).context("server.crt")?;
@@ -129,8 +157,9 @@ fn tls_configs(dir: &Path) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
     let chain = vec![server_cert, ca_cert.clone()];
     let mut roots = RootCertStore::empty();
     roots.add(ca_cert)?;
-    let verifier =
+    let webpki =
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+    let verifier = Arc::new(RevocationVerifier::new(webpki, revoked));
     let mut ingest = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -148,8 +177,65 @@ fn tls_configs(dir: &Path) -> anyhow::Result<(TlsAcceptor, TlsAcceptor)> {
     ))
 }
 
-async fn accept_loop(listener: TcpListener, tls: TlsAcceptor, router: Router, mtls: bool) {
+/// What each listener holds its clients to, from `[limits]`.
+struct Listener {
+    /// Open connections; the next one is accepted when one closes.
+    connections: Arc<Semaphore>,
+    /// Time to send a request's headers (HTTP/1.1; also bounds an idle
+    /// keep-alive connection).
+    header_timeout: Duration,
+    /// Largest request head, in bytes.
+    max_header_bytes: usize,
+}
+
+/// Streams one HTTP/2 connection may have open at once: an agent pushes one
+/// batch at a time, a browser loads a page's assets.
+const MAX_STREAMS: u32 = 32;
+
+impl Listener {
+    fn new(l: &LimitsConfig, max_connections: usize) -> Self {
+        Self {
+            connections: Arc::new(Semaphore::new(max_connections.max(1))),
+            header_timeout: Duration::from_secs(l.header_timeout_secs.max(1)),
+            // hyper's smallest read buffer.
+            max_header_bytes: l.max_header_bytes.max(8192),
+        }
+    }
+
+    /// hyper's connection settings: header size and time, HTTP/2 streams.
+    fn builder(&self) -> auto::Builder<TokioExecutor> {
+        let mut b = auto::Builder::new(TokioExecutor::new());
+        b.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .max_buf_size(self.max_header_bytes)
+            .max_headers(128);
+        b.http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(MAX_STREAMS)
+            .max_header_list_size(u32::try_from(self.max_header_bytes).unwrap_or(u32::MAX))
+            // A peer that stops answering pings is gone: free its slot.
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(self.header_timeout);
+        b
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    router: Router,
+    mtls: bool,
+    limits: Listener,
+) {
+    let builder = Arc::new(limits.builder());
     loop {
+        // Past the connection limit, new clients wait in the kernel's
+        // backlog until a connection closes: the header and body deadlines
+        // bound how long any one can hold its slot.
+        let Ok(permit) = limits.connections.clone().acquire_owned().await else {
+            return;
+        };
         let (tcp, remote) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
@@ -161,7 +247,9 @@ async fn accept_loop(listener: TcpListener, tls: TlsAcceptor, router: Router, mt
         };
         let tls = tls.clone();
         let router = router.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -188,7 +276,7 @@ async fn accept_loop(listener: TcpListener, tls: TlsAcceptor, router: Router, mt
                 req.extensions_mut().insert(RemoteAddr(remote));
                 router.clone().oneshot(req)
             });
-            let conn = auto::Builder::new(TokioExecutor::new())
+            let conn = builder
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .await;
             if let Err(e) = conn {

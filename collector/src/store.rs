@@ -22,9 +22,12 @@ pub(crate) mod fixture;
 pub mod fleet;
 mod framework;
 pub mod frameworks;
+#[cfg(test)]
+mod hardening_tests;
 mod mapping;
 pub mod mappings;
 pub mod overview;
+mod ownership;
 pub mod page;
 pub mod policies;
 pub(crate) mod query;
@@ -70,6 +73,10 @@ pub enum StoreError {
     /// A batch id was reused for different content.
     #[error("batch {0} was already received with different content")]
     Conflict(String),
+    /// A batch would write an asset or relationship that another, unrevoked
+    /// agent of the tenant reports.
+    #[error("{0}")]
+    NotOwner(String),
     /// Stored data could not be read back (damaged or written by a broken version).
     #[error("stored data is unreadable: {0}")]
     Unreadable(String),
@@ -121,6 +128,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
+            restrict_sqlite_file(url)?;
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -277,4 +285,47 @@ fn checkpointer(pool: AnyPool) -> std::sync::Arc<tokio::sync::Notify> {
         }
     });
     notify
+}
+
+/// Create a SQLite database file readable by its owner only (0600) before
+/// SQLite does: it holds every tenant's findings and the password hashes,
+/// and SQLite gives its WAL and shared-memory files the main file's mode.
+/// An existing file is left as it is.
+fn restrict_sqlite_file(url: &str) -> Result<(), StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or_default();
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Db(sqlx::Error::Io(e))),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    #[tokio::test]
+    async fn new_sqlite_databases_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let store = super::Store::open(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        store.close().await;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

@@ -75,6 +75,7 @@ impl Api {
             public_ingest_url: "https://localhost:8443".into(),
             catalog: Arc::new(catalog().clone()),
             public_api_url: "https://localhost:8444".into(),
+            guard: Default::default(),
             auth: AuthSettings {
                 session: SessionPolicy {
                     idle_ms: 3_600_000,

@@ -48,6 +48,7 @@ pub async fn revoke_agent(
         .store
         .revoke_tenant_agent(&auth.context(), &t, &agent)
         .await?;
+    state.guard.revoked.refresh_after_revoke(&state.store).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -66,6 +67,10 @@ pub async fn list_enrollment_tokens(
     Ok(axum::Json(state.store.enrollment_tokens(&t).await?))
 }
 
+/// Most enrollments one token may allow: a fleet rolled out with one token,
+/// not a token left open for anyone who finds it.
+pub const MAX_TOKEN_USES: i64 = 1000;
+
 /// `POST /enrollment-tokens` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +78,9 @@ pub struct NewEnrollmentToken {
     /// Hours until it expires (1–720, default 24).
     #[schema(minimum = 1, maximum = 720)]
     pub ttl_hours: Option<i64>,
+    /// Agents it may enroll (1–1000, default 1).
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_uses: Option<i64>,
 }
 
 /// A new enrollment token: the secret is shown this once.
@@ -101,27 +109,33 @@ pub async fn create_enrollment_token(
     Json(req): Json<NewEnrollmentToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedEnrollmentToken>)> {
     let t = tenant(&state, &auth, &name, Need::Operate).await?;
-    let created = issue_enrollment_token(&state, &auth, &t, req.ttl_hours).await?;
+    let created = issue_enrollment_token(&state, &auth, &t, req.ttl_hours, req.max_uses).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
-/// Make and record a one-time enrollment token on `t` (the guard's access
-/// for `Need::Operate`) expiring in `ttl_hours` (1–720, default 24); the
-/// secret is returned this once and never stored.
+/// Make and record an enrollment token on `t` (the guard's access for
+/// `Need::Operate`) expiring in `ttl_hours` (1–720, default 24) and good for
+/// `max_uses` enrollments (1–1000, default 1); the secret is returned this
+/// once and never stored.
 pub async fn issue_enrollment_token(
     state: &AppState,
     auth: &Auth,
     t: &crate::auth::TenantAccess,
     ttl_hours: Option<i64>,
+    max_uses: Option<i64>,
 ) -> ApiResult<CreatedEnrollmentToken> {
     let ttl = ttl_hours.unwrap_or(24);
     if !(1..=720).contains(&ttl) {
         return Err(ApiError::invalid("ttl_hours must be 1–720"));
     }
+    let uses = max_uses.unwrap_or(1);
+    if !(1..=MAX_TOKEN_USES).contains(&uses) {
+        return Err(ApiError::invalid("max_uses must be 1–1000"));
+    }
     let (token, hash) = crate::http::new_token(&state.ca.fingerprint());
     let record = state
         .store
-        .create_enrollment_token(&auth.context(), t, &hash, auth.now + ttl * 3_600_000)
+        .create_enrollment_token(&auth.context(), t, &hash, auth.now + ttl * 3_600_000, uses)
         .await?;
     Ok(CreatedEnrollmentToken {
         token,

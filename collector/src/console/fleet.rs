@@ -155,7 +155,7 @@ fn agent_table(t: &TenantAccess, agents: &[AgentRow], operate: bool, now: i64) -
 fn token_state(k: &EnrollmentTokenRow, now: i64) -> &'static str {
     if k.revoked_at.is_some() {
         "revoked"
-    } else if k.used_at.is_some() {
+    } else if k.uses >= k.max_uses {
         "used"
     } else if k.expires_at <= now {
         "expired"
@@ -182,6 +182,7 @@ fn token_table(
                 th scope="col" { "By" }
                 th scope="col" { "Expires" }
                 th scope="col" { "State" }
+                th.num scope="col" { "Uses" }
                 th scope="col" { "Agent" }
                 @if operate { th scope="col" { span.muted { "Actions" } } }
             } }
@@ -194,6 +195,7 @@ fn token_table(
                         td.wrap { @match &k.created_by { Some(b) => (b), None => span.muted { "–" } } }
                         td { (when(Some(k.expires_at), now)) }
                         td { (badge(state)) }
+                        td.num { (k.uses) " of " (k.max_uses) }
                         td { @match &k.agent_id { Some(a) => code { (a) }, None => span.muted { "–" } } }
                         @if operate {
                             td { @if state == "active" {
@@ -300,6 +302,7 @@ async fn revoke(
         .store
         .revoke_tenant_agent(&c.auth.context(), &t, &agent)
         .await?;
+    state.guard.revoked.refresh_after_revoke(&state.store).await;
     Ok(super::back(&format!(
         "{}/fleet?notice=agent-revoked",
         base(&t)

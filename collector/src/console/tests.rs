@@ -27,6 +27,7 @@ pub(crate) fn state(w: &World) -> AppState {
         public_ingest_url: "https://collector.invalid:8443".into(),
         catalog: Arc::new(CATALOG.clone()),
         public_api_url: "https://collector.invalid:8444".into(),
+        guard: Default::default(),
         auth: AuthSettings {
             session: SessionPolicy {
                 idle_ms: 3_600_000,

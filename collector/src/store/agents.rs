@@ -44,3 +44,16 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The ids of every revoked agent: what the TLS verifier refuses.
+    pub async fn revoked_agent_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM agents WHERE revoked_at IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

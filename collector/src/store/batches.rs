@@ -110,6 +110,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let conn: &mut AnyConnection = &mut tx;
         let now = now_ms();
+        super::ownership::refuse_foreign(conn, tenant_id, agent_id, batch).await?;
         let integration_id = upsert_integration(conn, tenant_id, agent_id, batch, now).await?;
         // Per-result rows refer to the batch by its number (migration 0005).
         // SQLite: the next one, under the write lock this transaction holds;

@@ -12,7 +12,7 @@ pub enum TokenProblem {
     /// No such token.
     #[error("the enrollment token is not known to this collector")]
     Unknown,
-    /// Already redeemed by an agent.
+    /// Redeemed as often as it may be.
     #[error("the enrollment token has already been used")]
     Used,
     /// Past its expiry.
@@ -21,6 +21,18 @@ pub enum TokenProblem {
     /// Revoked by an operator.
     #[error("the enrollment token has been revoked")]
     Revoked,
+}
+
+impl TokenProblem {
+    /// Stable machine-readable code, sent with the refusal.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "token_unknown",
+            Self::Used => "token_used",
+            Self::Expired => "token_expired",
+            Self::Revoked => "token_revoked",
+        }
+    }
 }
 
 /// An agent as recorded at enrollment.
@@ -66,17 +78,20 @@ impl Store {
         tenant_id: i64,
         secret_sha256: &str,
         expires_at: i64,
+        max_uses: u32,
     ) -> Result<(), StoreError> {
         let ctx = Context::system(now_ms());
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at, created_by)
-             VALUES ($1, $2, $3, $4, 'cli') RETURNING id",
+            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at, created_by,
+                 max_uses)
+             VALUES ($1, $2, $3, $4, 'cli', $5) RETURNING id",
         )
         .bind(tenant_id)
         .bind(secret_sha256)
         .bind(ctx.at)
         .bind(expires_at)
+        .bind(i64::from(max_uses.max(1)))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -85,7 +100,9 @@ impl Store {
             &ctx,
             &Event::new(Action::EnrollmentTokenCreated, "enrollment_token", id)
                 .tenant(tenant_id)
-                .after(serde_json::json!({ "expires_at": expires_at, "created_by": "cli" })),
+                .after(serde_json::json!({
+                    "expires_at": expires_at, "created_by": "cli", "max_uses": max_uses.max(1),
+                })),
         )
         .await?;
         tx.commit().await?;
@@ -94,7 +111,9 @@ impl Store {
 
     /// Redeem a token and record the agent in one transaction. `issue` runs
     /// after the token is claimed and before the agent row is written; if it
-    /// fails, nothing changes and the token stays usable.
+    /// fails, nothing changes and the token stays usable. The claim is one
+    /// conditional `UPDATE` of the use count: of concurrent enrollments with
+    /// a token's last use, the database lets exactly one through.
     pub async fn enroll_agent<E>(
         &self,
         secret_sha256: &str,
@@ -105,8 +124,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
-            "UPDATE enrollment_tokens SET used_at = $1, agent_id = $2
-             WHERE token_hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+            "UPDATE enrollment_tokens SET used_at = $1, agent_id = $2, uses = uses + 1
+             WHERE token_hash = $3 AND uses < max_uses AND revoked_at IS NULL AND expires_at > $1
              RETURNING tenant_id",
         )
         .bind(now)
@@ -116,15 +135,15 @@ impl Store {
         .await?;
         let Some(claimed) = claimed else {
             let row = sqlx::query(
-                "SELECT used_at, revoked_at FROM enrollment_tokens WHERE token_hash = $1",
+                "SELECT uses, max_uses, revoked_at FROM enrollment_tokens WHERE token_hash = $1",
             )
             .bind(secret_sha256)
             .fetch_optional(&mut *tx)
             .await?;
             let problem = match row {
                 None => TokenProblem::Unknown,
-                Some(r) if r.try_get::<Option<i64>, _>(0)?.is_some() => TokenProblem::Used,
-                Some(r) if r.try_get::<Option<i64>, _>(1)?.is_some() => TokenProblem::Revoked,
+                Some(r) if r.try_get::<i64, _>(0)? >= r.try_get::<i64, _>(1)? => TokenProblem::Used,
+                Some(r) if r.try_get::<Option<i64>, _>(2)?.is_some() => TokenProblem::Revoked,
                 Some(_) => TokenProblem::Expired,
             };
             return Ok(Err(EnrollFailure::Token(problem)));

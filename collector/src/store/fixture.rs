@@ -278,9 +278,15 @@ impl Tenant {
     /// Sign and ingest `batch` (made by [`Self::next_batch`]).
     pub(crate) async fn ingest(&mut self, store: &Store, batch: Batch) -> IngestSummary {
         let bytes = citadel_wire::sign(&batch, &self.key).unwrap();
-        let (_, outcome) = crate::ingest::ingest(store, &CATALOG, &self.peer, &bytes)
-            .await
-            .unwrap();
+        let (_, outcome) = crate::ingest::ingest(
+            store,
+            &CATALOG,
+            &self.peer,
+            bytes.clone().into(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         let IngestOutcome::Accepted(summary) = outcome else {
             panic!("fixture batch not accepted")
         };

@@ -54,6 +54,10 @@ pub struct EnrollmentTokenRow {
     pub revoked_at: Option<i64>,
     /// Who made it.
     pub created_by: Option<String>,
+    /// Enrollments it allows.
+    pub max_uses: i64,
+    /// Enrollments made with it.
+    pub uses: i64,
 }
 
 /// An integration (one scanned account of an agent).
@@ -90,6 +94,8 @@ fn token_row(r: &sqlx::any::AnyRow) -> Result<EnrollmentTokenRow, StoreError> {
         agent_id: r.try_get(4)?,
         revoked_at: r.try_get(5)?,
         created_by: r.try_get(6)?,
+        max_uses: r.try_get(7)?,
+        uses: r.try_get(8)?,
     })
 }
 
@@ -172,7 +178,8 @@ impl Store {
         t: &TenantAccess,
     ) -> Result<Vec<EnrollmentTokenRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, created_at, expires_at, used_at, agent_id, revoked_at, created_by
+            "SELECT id, created_at, expires_at, used_at, agent_id, revoked_at, created_by,
+                 max_uses, uses
              FROM enrollment_tokens WHERE tenant_id = $1 ORDER BY id DESC LIMIT 200",
         )
         .bind(t.id())
@@ -188,6 +195,7 @@ impl Store {
         t: &TenantAccess,
         secret_sha256: &str,
         expires_at: i64,
+        max_uses: i64,
     ) -> Result<EnrollmentTokenRow, StoreError> {
         let mut tx = self.begin_write().await?;
         let created_by = ctx
@@ -196,15 +204,18 @@ impl Store {
             .2
             .or(Some(ctx.actor.columns().0.to_string()));
         let row = sqlx::query(
-            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at, created_by)
-             VALUES ($1, $2, $3, $4, $5)
-             RETURNING id, created_at, expires_at, used_at, agent_id, revoked_at, created_by",
+            "INSERT INTO enrollment_tokens (tenant_id, token_hash, created_at, expires_at, created_by,
+                 max_uses)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id, created_at, expires_at, used_at, agent_id, revoked_at, created_by,
+                 max_uses, uses",
         )
         .bind(t.id())
         .bind(secret_sha256)
         .bind(ctx.at)
         .bind(expires_at)
         .bind(created_by)
+        .bind(max_uses)
         .fetch_one(&mut *tx)
         .await?;
         let token = token_row(&row)?;
@@ -220,7 +231,7 @@ impl Store {
         Ok(token)
     }
 
-    /// Revoke an unused enrollment token.
+    /// Revoke an enrollment token with uses left.
     pub async fn revoke_enrollment_token(
         &self,
         ctx: &Context,
@@ -230,8 +241,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE enrollment_tokens SET revoked_at = $1
-             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL AND used_at IS NULL
-             RETURNING id, created_at, expires_at, used_at, agent_id, revoked_at, created_by",
+             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL AND uses < max_uses
+             RETURNING id, created_at, expires_at, used_at, agent_id, revoked_at, created_by,
+                 max_uses, uses",
         )
         .bind(ctx.at)
         .bind(id)

@@ -163,7 +163,7 @@ impl Fixture {
             .unwrap();
         let (tenant_id, _) = store.ensure_tenant("acme").await.unwrap();
         store
-            .insert_token(tenant_id, "secret-hash", i64::MAX)
+            .insert_token(tenant_id, "secret-hash", i64::MAX, 1)
             .await
             .unwrap();
         let key = SigningKey::from_bytes(&[7; 32]);
@@ -350,9 +350,15 @@ impl Fixture {
     /// Sign and ingest `batch` as the fixture's agent.
     pub(crate) async fn ingest(&self, batch: &Batch) -> IngestSummary {
         let bytes = citadel_wire::sign(batch, &self.key).unwrap();
-        let (_, outcome) = crate::ingest::ingest(self.store(), catalog(), &self.peer, &bytes)
-            .await
-            .unwrap();
+        let (_, outcome) = crate::ingest::ingest(
+            self.store(),
+            catalog(),
+            &self.peer,
+            bytes.into(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         match outcome {
             IngestOutcome::Accepted(s) => s,
             IngestOutcome::Duplicate(_) => panic!("duplicate batch"),

@@ -16,7 +16,7 @@ async fn fleet_pages(w: World) {
     let acme = w.acme.access.id();
     // An agent enrolled under a hostile name.
     w.store
-        .insert_token(acme, "hostile-token", i64::MAX)
+        .insert_token(acme, "hostile-token", i64::MAX, 1)
         .await
         .unwrap();
     w.store

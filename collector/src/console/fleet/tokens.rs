@@ -24,6 +24,9 @@ pub(super) fn form(c: &Console, t: &TenantAccess) -> Markup {
             label { "Valid for (hours, 1–720)"
                 input type="number" name="ttl_hours" min="1" max="720" value="24" required;
             }
+            label { "Agents it enrolls (1–1000)"
+                input type="number" name="max_uses" min="1" max="1000" value="1" required;
+            }
             button type="submit" { "Make an enrollment token" }
         }
     }
@@ -33,6 +36,7 @@ pub(super) fn form(c: &Console, t: &TenantAccess) -> Markup {
 #[serde(deny_unknown_fields)]
 pub(super) struct NewToken {
     ttl_hours: Option<String>,
+    max_uses: Option<String>,
 }
 
 /// `POST /t/{tenant}/enrollment-tokens`: make one, show its secret once.
@@ -44,7 +48,8 @@ pub(super) async fn create(
     let ConsoleForm { console: c, form } = form;
     let t = c.tenant(&state, &name, Need::Operate).await?;
     let ttl = int("ttl_hours", form.ttl_hours)?;
-    let created = crate::api::fleet::issue_enrollment_token(&state, &c.auth, &t, ttl).await?;
+    let uses = int("max_uses", form.max_uses)?;
+    let created = crate::api::fleet::issue_enrollment_token(&state, &c.auth, &t, ttl, uses).await?;
     let command = format!(
         "citadel-agent enroll --collector {} --token {}",
         created.enroll_url, created.token
@@ -54,7 +59,7 @@ pub(super) async fn create(
             h2 { "Enrollment token " (created.record.id) }
             p.notice { "Copy the token now: it is shown this once and cannot be read again." }
             p.secret #new-token-secret { (created.token) }
-            p { "It enrolls one agent and expires " (when(Some(created.record.expires_at), c.auth.now)) ". On the machine to enroll, run:" }
+            p { "It enrolls " (if created.record.max_uses == 1 { "one agent".to_string() } else { format!("up to {} agents", created.record.max_uses) }) " and expires " (when(Some(created.record.expires_at), c.auth.now)) ". On the machine to enroll, run:" }
             pre.raw #enroll-command { (command) }
             p { a href={ (base(&t)) "/fleet" } { "Back to the fleet" } }
         }
