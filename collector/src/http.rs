@@ -61,6 +61,8 @@ pub struct PeerIdentity(pub Result<PeerAgent, String>);
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Stable machine-readable reason, when there is one.
+    code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -68,17 +70,23 @@ impl ApiError {
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             message: message.into(),
+            code: None,
         }
+    }
+
+    fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        let body = match self.code {
+            Some(code) => serde_json::json!({ "error": self.message, "code": code }),
+            None => serde_json::json!({ "error": self.message }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -151,10 +159,11 @@ async fn post_batch(
                 Err(ApiError::new(
                     code,
                     "the collector cannot store batches right now; retry later",
-                ))
+                )
+                .with_code(e.code()))
             } else {
-                tracing::warn!(agent = %peer.agent_id, error = %e, "Batch refused.");
-                Err(ApiError::new(code, refusal(&e)))
+                tracing::warn!(agent = %peer.agent_id, error = %e, code = e.code(), "Batch refused.");
+                Err(ApiError::new(code, refusal(&e)).with_code(e.code()))
             }
         }
     }

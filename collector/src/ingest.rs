@@ -60,8 +60,24 @@ impl IngestError {
             Self::UnknownAgent(_) | Self::Revoked(_) | Self::KeyMismatch(_) => 403,
             Self::KidMismatch { .. } | Self::Wire(WireError::BadSignature) => 403,
             Self::Wire(_) | Self::Invalid(_) => 400,
-            Self::Store(StoreError::Conflict(_)) => 409,
+            Self::Store(StoreError::Conflict(_) | StoreError::Chain(_)) => 409,
             Self::Store(_) => 503,
+        }
+    }
+
+    /// Stable code for the refusal, for programs (the agent's spool, tests).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownAgent(_) => "unknown_agent",
+            Self::Revoked(_) => "revoked",
+            Self::KeyMismatch(_) => "key_mismatch",
+            Self::KidMismatch { .. } => "kid_mismatch",
+            Self::Wire(WireError::BadSignature) => "bad_signature",
+            Self::Wire(_) => "malformed",
+            Self::Invalid(_) => "invalid_batch",
+            Self::Store(StoreError::Conflict(_)) => "batch_conflict",
+            Self::Store(StoreError::Chain(c)) => c.code(),
+            Self::Store(_) => "unavailable",
         }
     }
 }

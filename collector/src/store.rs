@@ -10,6 +10,7 @@ pub mod audit;
 mod batches;
 mod bulk;
 mod catalog;
+pub mod chain;
 pub mod checks;
 mod cli_findings;
 pub mod control_checks;
@@ -70,6 +71,9 @@ pub enum StoreError {
     /// A batch id was reused for different content.
     #[error("batch {0} was already received with different content")]
     Conflict(String),
+    /// The batch does not continue its agent's chain.
+    #[error(transparent)]
+    Chain(#[from] chain::ChainRefusal),
     /// Stored data could not be read back (damaged or written by a broken version).
     #[error("stored data is unreadable: {0}")]
     Unreadable(String),
