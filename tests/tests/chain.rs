@@ -58,7 +58,11 @@ async fn replays_forks_and_gaps(backend: Backend) {
     ];
     for (b, code) in refused {
         let (status, reply) = e.post(sign(&b)).await.unwrap();
-        assert_eq!((status, reply["code"].as_str()), (409, Some(code)), "{reply}");
+        assert_eq!(
+            (status, reply["code"].as_str()),
+            (409, Some(code)),
+            "{reply}"
+        );
     }
     assert_eq!(count(&e.pool, "SELECT COUNT(*) FROM batches").await, 1);
 
@@ -67,11 +71,7 @@ async fn replays_forks_and_gaps(backend: Backend) {
     let (status, _) = e.post(fifth.clone()).await.unwrap();
     assert_eq!(status, 200, "{}", e.collector.log());
     let (status, _) = e
-        .post(sign(&batch(
-            &id,
-            6,
-            Some(citadel_wire::sha256_hex(&fifth)),
-        )))
+        .post(sign(&batch(&id, 6, Some(citadel_wire::sha256_hex(&fifth)))))
         .await
         .unwrap();
     assert_eq!(status, 200);
@@ -84,7 +84,10 @@ async fn replays_forks_and_gaps(backend: Backend) {
     assert_eq!((gap[0].get::<i64, _>(0), gap[0].get::<i64, _>(1)), (2, 4));
     // A late batch from inside the gap is a replay.
     let (status, reply) = e.post(sign(&batch(&id, 3, None))).await.unwrap();
-    assert_eq!((status, reply["code"].as_str()), (409, Some("chain_replay")));
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (409, Some("chain_replay"))
+    );
 
     // A reinstalled agent (fresh state) enrolls as a new identity and its
     // chain starts over at 1.
@@ -118,7 +121,11 @@ async fn two_regions_in_parts_retire_assets_per_region() {
     let out = agent
         .enroll(&collector.api_url(), &collector.token("acme").unwrap())
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let (report, code) = agent.scan(&[]).unwrap();
     assert_eq!(code, 0, "{report:#}\n{}", collector.log());

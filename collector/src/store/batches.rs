@@ -465,21 +465,19 @@ async fn upsert_assets(
     }
     summary.assets_deactivated = match stale {
         Stale::Nothing => 0,
-        Stale::All => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE assets SET is_active = $1
+        Stale::All => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE assets SET is_active = $1
                  WHERE integration_id = $2 AND is_active = $3 AND {}",
-                not_in_scan("last_batch_id", 4)
-            )))
-            .bind(false)
-            .bind(integration_id)
-            .bind(true)
-            .bind(&batch.agent_id)
-            .bind(batch.scan_id.to_string())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-        }
+            not_in_scan("last_batch_id", 4)
+        )))
+        .bind(false)
+        .bind(integration_id)
+        .bind(true)
+        .bind(&batch.agent_id)
+        .bind(batch.scan_id.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
         Stale::Lists(lists) => {
             let candidates = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, kind, region FROM assets
@@ -566,22 +564,20 @@ async fn upsert_relationships(
     }
     summary.relationships_ended = match stale {
         Stale::Nothing => 0,
-        Stale::All => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE asset_relationships SET is_active = $1, ended_at = $2
+        Stale::All => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE asset_relationships SET is_active = $1, ended_at = $2
                  WHERE integration_id = $3 AND is_active = $4 AND {}",
-                not_in_scan("last_batch_id", 5)
-            )))
-            .bind(false)
-            .bind(now)
-            .bind(integration_id)
-            .bind(true)
-            .bind(&batch.agent_id)
-            .bind(batch.scan_id.to_string())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-        }
+            not_in_scan("last_batch_id", 5)
+        )))
+        .bind(false)
+        .bind(now)
+        .bind(integration_id)
+        .bind(true)
+        .bind(&batch.agent_id)
+        .bind(batch.scan_id.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
         Stale::Lists(lists) => {
             // An edge belongs to the list of the asset it starts at: it is
             // read with that asset.
@@ -711,7 +707,9 @@ async fn deactivate_by_id(
     let mut changed = 0;
     for chunk in ids.chunks(500) {
         let first = 2 + extra.len();
-        let params: Vec<String> = (0..chunk.len()).map(|n| format!("${}", first + n)).collect();
+        let params: Vec<String> = (0..chunk.len())
+            .map(|n| format!("${}", first + n))
+            .collect();
         let sql = format!("{update} WHERE id IN ({})", params.join(", "));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(false);
         for v in extra {

@@ -55,10 +55,7 @@ async fn replays_and_forks_are_refused_and_gaps_recorded(mut fx: Fixture) {
     replay.seq = 1;
     let e = fx.push(&replay).await.unwrap_err();
     assert_eq!((e.http_status(), e.code()), (409, "chain_replay"));
-    assert_eq!(
-        refusal(Err(e)),
-        ChainRefusal::Replay { seq: 1, head: 2 }
-    );
+    assert_eq!(refusal(Err(e)), ChainRefusal::Replay { seq: 1, head: 2 });
     // Another batch 2 on the same parent: a fork.
     let mut fork = fx.batch(1);
     fork.seq = 2;
@@ -88,7 +85,11 @@ async fn replays_and_forks_are_refused_and_gaps_recorded(mut fx: Fixture) {
     assert_eq!((gaps.count, gaps.missing, gaps.last), (1, 2, Some([3, 4])));
     let agents = fx.store().agents(&fx.admin()).await.unwrap();
     assert_eq!(
-        (agents[0].last_seq, agents[0].chain_gaps, agents[0].missing_batches),
+        (
+            agents[0].last_seq,
+            agents[0].chain_gaps,
+            agents[0].missing_batches
+        ),
         (Some(6), 1, 2)
     );
     // A batch from inside the gap, late: a replay.
