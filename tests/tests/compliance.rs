@@ -43,6 +43,8 @@ fn scan(agent_id: &str, seq: u64, volumes: &[(&str, Status)]) -> Batch {
     let mut b = Batch::example();
     b.agent_id = agent_id.into();
     b.batch_id = uuid::Uuid::now_v7();
+    // Each scan its own: assets go inactive by what a whole scan saw.
+    b.scan_id = uuid::Uuid::now_v7();
     b.seq = seq;
     b.integration = Integration {
         name: "prod".into(),
