@@ -111,7 +111,10 @@ fn chained(w: &World, batch: &Batch) -> Vec<u8> {
     b.seq = head.as_ref().map_or(1, |h| h.0 + 1);
     b.prev = head.map(|h| h.1);
     let bytes = citadel_wire::sign(&b, &w.identity.key).unwrap();
-    heads.insert(b.agent_id.clone(), (b.seq, citadel_wire::sha256_hex(&bytes)));
+    heads.insert(
+        b.agent_id.clone(),
+        (b.seq, citadel_wire::sha256_hex(&bytes)),
+    );
     bytes
 }
 
