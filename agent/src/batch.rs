@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use citadel_wire::{
-    Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance, Severity, Status,
+    Asset, Batch, CheckInfo, CheckResult, Integration, InventoryList, PluginProvenance, Severity,
+    Status,
 };
 use uuid::Uuid;
 
@@ -57,7 +58,17 @@ pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'
         },
         started_at: data.window.0,
         finished_at: data.window.1,
+        // One batch of the whole scan; [`crate::parts::split`] clears it on
+        // scans it cuts in parts.
         complete: inv.errors.is_empty(),
+        complete_lists: inv
+            .complete_lists
+            .iter()
+            .map(|(kind, region)| InventoryList {
+                kind: kind.clone(),
+                region: region.clone(),
+            })
+            .collect(),
         plugins: data
             .plugins
             .iter()

@@ -43,6 +43,11 @@ pub struct RawConfig {
     /// Evaluation limits: `[limits.default]` for every pack, `[limits.<pack>]` per pack.
     #[serde(default)]
     pub limits: BTreeMap<String, LimitOverrides>,
+    /// Largest signed batch to send, in bytes: larger scans are split into
+    /// parts. Keep it well below the collector's `max_batch_bytes`.
+    /// Default 8 MiB; 64 KiB to 1 GiB.
+    #[serde(default)]
+    pub max_batch_bytes: Option<usize>,
 }
 
 /// A trusted plugin publisher.
@@ -103,6 +108,8 @@ pub struct Config {
     pub default_limits: Limits,
     /// Limits by pack name.
     pub pack_limits: BTreeMap<String, Limits>,
+    /// Largest signed batch to send; scans are split into parts under it.
+    pub max_batch_bytes: usize,
 }
 
 /// A validated integration.
@@ -318,10 +325,19 @@ impl Config {
                 Err(e) => problems.push(format!("limits.{pack}: {e}")),
             }
         }
+        let max_batch_bytes = raw
+            .max_batch_bytes
+            .unwrap_or(crate::parts::DEFAULT_MAX_BATCH_BYTES);
+        if !(64 << 10..=1 << 30).contains(&max_batch_bytes) {
+            problems.push(format!(
+                "max_batch_bytes = {max_batch_bytes} is out of range (65536 to 1073741824)"
+            ));
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            max_batch_bytes,
             trusted,
             allow_unsigned_plugins: raw.allow_unsigned_plugins,
             default_limits,

@@ -58,6 +58,10 @@ pub struct Inventory {
     pub relationships: Vec<Relationship>,
     /// Calls that failed.
     pub errors: Vec<DiscoveryError>,
+    /// The (kind, region) lists read in full: every call for the kind in
+    /// the region answered, none failed. The collector marks inactive only
+    /// the assets of these lists that the scan did not see.
+    pub complete_lists: BTreeSet<(String, String)>,
 }
 
 impl Inventory {
@@ -198,6 +202,9 @@ pub async fn discover(
     while let Some(part) = tasks.join_next().await {
         let part =
             part.map_err(|e| DiscoverError::Identity(format!("discovery task failed: {e}")))?;
+        inventory
+            .complete_lists
+            .extend(complete_lists(&part.listed, &part.errors, &part.region));
         inventory.resources.extend(part.resources);
         inventory.relationships.extend(part.relationships);
         inventory.errors.extend(part.errors);
@@ -217,6 +224,30 @@ pub async fn discover(
 }
 
 const VPC_ACCOUNT: &str = "ec2:vpc-account";
+
+/// The lists of one region read in full: kinds with a call that answered
+/// and no failed call. The region's account settings travel as one
+/// `aws:account-region` asset, complete when every setting kind read is.
+fn complete_lists(
+    listed: &BTreeSet<&'static str>,
+    errors: &[DiscoveryError],
+    region: &str,
+) -> Vec<(String, String)> {
+    let failed: BTreeSet<&str> = errors
+        .iter()
+        .filter(|e| e.region == region)
+        .map(|e| e.kind)
+        .collect();
+    let mut lists: Vec<(String, String)> = listed
+        .iter()
+        .filter(|k| !failed.contains(*k) && !ACCOUNT_SETTING_KINDS.contains(*k))
+        .map(|k| (k.to_string(), region.to_string()))
+        .collect();
+    if ACCOUNT_SETTING_KINDS.iter().all(|k| !failed.contains(k)) {
+        lists.push(("aws:account-region".into(), region.to_string()));
+    }
+    lists
+}
 
 /// The scanned account as one resource for account-level VPC checks, in the
 /// integration's first region: `arn:…:ec2:<region>:<account>:vpc`, the resource

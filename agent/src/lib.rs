@@ -11,6 +11,7 @@ pub mod config;
 pub mod discovery;
 pub mod enroll;
 pub mod identity;
+pub mod parts;
 pub mod plugin_dev;
 pub mod plugin_host;
 pub mod push;

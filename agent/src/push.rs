@@ -50,6 +50,7 @@ pub async fn push_spool(
         }
     };
     let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
+    let mut resplit = false;
     for path in spool.pending()? {
         let body = std::fs::read(&path)?;
         let resp = client
@@ -78,6 +79,9 @@ pub async fn push_spool(
                     break;
                 }
             }
+        } else if status.as_u16() == 413 && crate::parts::resplit_spooled(identity, spool, &path)? {
+            // Split smaller at the end of the chain: pushed on the next round.
+            resplit = true;
         } else if status.is_client_error() && status.as_u16() != 429 {
             let moved = spool.reject(&path)?;
             report
@@ -89,6 +93,14 @@ pub async fn push_spool(
         }
     }
     report.pending = spool.pending()?.len();
+    if resplit && report.deferred.is_none() {
+        // The smaller parts, now at the end of the spool. Each round cuts
+        // parts in half, and a single asset is never split, so this ends.
+        let more = Box::pin(push_spool(identity, spool, url)).await?;
+        report.delivered.extend(more.delivered);
+        report.rejected.extend(more.rejected);
+        (report.deferred, report.pending) = (more.deferred, more.pending);
+    }
     Ok(report)
 }
 

@@ -136,6 +136,15 @@ pub enum ScanError {
     NoPlugins(PathBuf, Vec<String>),
 }
 
+impl From<crate::parts::ResplitError> for ScanError {
+    fn from(e: crate::parts::ResplitError) -> Self {
+        match e {
+            crate::parts::ResplitError::Io(e) => Self::Io(e),
+            crate::parts::ResplitError::Wire(e) => Self::Sign(e),
+        }
+    }
+}
+
 /// Load the plugins directory under the configuration's trust and limits.
 /// Components that fail to load are reported; the scan goes on without them
 /// unless none is left.
@@ -185,11 +194,11 @@ pub async fn scan_once(
                 .map_err(|e| std::io::Error::other(e.to_string()))?
         };
         let finished = now_ms();
-        let chain = spool.chain()?;
-        let batch = batch::assemble(
+        // The chain position is given per part, as each is spooled.
+        let mut batch = batch::assemble(
             &identity.info.agent_id,
-            chain.seq + 1,
-            chain.prev,
+            0,
+            None,
             ScanData {
                 scan_id,
                 integration: &integration.name,
@@ -201,8 +210,12 @@ pub async fn scan_once(
                 window: (started, finished),
             },
         );
-        let bytes = citadel_wire::sign(&batch, &identity.key)?;
-        spool.put(batch.seq, &batch.batch_id.to_string(), &bytes)?;
+        let mut signed = Vec::new();
+        for part in crate::parts::split(batch.clone(), config.max_batch_bytes) {
+            signed.push(crate::parts::sign_and_spool(identity, &spool, part)?);
+        }
+        // The report names the scan's first part.
+        (batch.batch_id, batch.seq) = (signed[0].0.batch_id, signed[0].0.seq);
         let output = match &opts.output {
             Some(path) => {
                 let path = if n == 0 {
@@ -210,7 +223,14 @@ pub async fn scan_once(
                 } else {
                     PathBuf::from(format!("{}-{}", path.display(), n + 1))
                 };
-                crate::spool::write_atomic(&path, &bytes)?;
+                for (k, (_, bytes)) in signed.iter().enumerate() {
+                    let at = if k == 0 {
+                        path.clone()
+                    } else {
+                        PathBuf::from(format!("{}.part{}", path.display(), k + 1))
+                    };
+                    crate::spool::write_atomic(&at, bytes)?;
+                }
                 Some(path)
             }
             None => None,

@@ -91,6 +91,7 @@ pub fn synthetic_batch(agent_id: &str, seq: u64, assets: usize, checks: usize) -
         started_at: 1_767_225_600_000,
         finished_at: 1_767_225_660_000,
         complete: true,
+        complete_lists: Vec::new(),
         plugins: Vec::new(),
         checks: check_infos,
         assets: asset_list,
@@ -142,10 +143,13 @@ pub async fn run(url: &str, sizes: &[(usize, usize)]) -> anyhow::Result<()> {
         let tenant = format!("bench-{n}-{}", uuid::Uuid::now_v7().simple());
         let (_, peer) = enroll(&store, &tenant, &key).await?;
         let agent_id = peer.agent_id.clone();
+        let mut prev = None;
         for (label, seq) in [("first scan", 1u64), ("rescan", 2u64)] {
-            let batch = synthetic_batch(&agent_id, seq, assets, checks);
+            let mut batch = synthetic_batch(&agent_id, seq, assets, checks);
+            batch.prev = prev.take();
             let results = batch.results.len();
             let bytes = axum::body::Bytes::from(citadel_wire::sign(&batch, &key)?);
+            prev = Some(citadel_wire::sha256_hex(&bytes));
             drop(batch);
             let started = Instant::now();
             // The benchmark measures sizes past the default per-part limits.

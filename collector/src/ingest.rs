@@ -65,7 +65,9 @@ impl IngestError {
             Self::KidMismatch { .. } | Self::Wire(WireError::BadSignature) => 403,
             Self::Wire(_) | Self::Invalid(_) => 400,
             Self::TooMany(_) => 413,
-            Self::Store(StoreError::Conflict(_) | StoreError::NotOwner(_)) => 409,
+            Self::Store(
+                StoreError::Conflict(_) | StoreError::NotOwner(_) | StoreError::Chain(_),
+            ) => 409,
             Self::Store(_) => 503,
         }
     }
@@ -83,7 +85,8 @@ impl IngestError {
             Self::Wire(_) => "malformed",
             Self::Invalid(_) => "invalid_batch",
             Self::TooMany(_) => "too_many_items",
-            Self::Store(StoreError::Conflict(_)) => "conflict",
+            Self::Store(StoreError::Conflict(_)) => "batch_conflict",
+            Self::Store(StoreError::Chain(c)) => c.code(),
             Self::Store(StoreError::NotOwner(_)) => "not_owner",
             Self::Store(_) => "unavailable",
         }

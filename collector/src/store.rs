@@ -10,6 +10,7 @@ pub mod audit;
 mod batches;
 mod bulk;
 mod catalog;
+pub mod chain;
 pub mod checks;
 mod cli_findings;
 pub mod control_checks;
@@ -77,6 +78,9 @@ pub enum StoreError {
     /// agent of the tenant reports.
     #[error("{0}")]
     NotOwner(String),
+    /// The batch does not continue its agent's chain.
+    #[error(transparent)]
+    Chain(#[from] chain::ChainRefusal),
     /// Stored data could not be read back (damaged or written by a broken version).
     #[error("stored data is unreadable: {0}")]
     Unreadable(String),

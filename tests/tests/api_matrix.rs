@@ -754,6 +754,13 @@ async fn stale_review(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let mut rescan = scan(&w.e.identity.info.agent_id, "111111111111", "acme");
     rescan.seq = 2;
+    // The next link of the agent's chain: it names the first batch.
+    rescan.prev = sqlx::query("SELECT last_sha256 FROM agents WHERE id = $1")
+        .bind(&w.e.identity.info.agent_id)
+        .fetch_one(&w.e.pool)
+        .await
+        .unwrap()
+        .get(0);
     let (status, body) =
         w.e.post_as(
             &w.e.identity,

@@ -43,6 +43,8 @@ fn scan(agent_id: &str, seq: u64, volumes: &[(&str, Status)]) -> Batch {
     let mut b = Batch::example();
     b.agent_id = agent_id.into();
     b.batch_id = uuid::Uuid::now_v7();
+    // Each scan its own: assets go inactive by what a whole scan saw.
+    b.scan_id = uuid::Uuid::now_v7();
     b.seq = seq;
     b.integration = Integration {
         name: "prod".into(),
@@ -95,7 +97,25 @@ async fn world(backend: Backend) -> World {
 }
 
 async fn send(w: &World, batch: &Batch) -> serde_json::Value {
-    send_bytes(w, citadel_wire::sign(batch, &w.identity.key).unwrap()).await
+    send_bytes(w, chained(w, batch)).await
+}
+
+/// `batch` signed as the next link of the agent's chain: the collector
+/// refuses a number used before or a `prev` that is not its last batch.
+fn chained(w: &World, batch: &Batch) -> Vec<u8> {
+    static HEADS: std::sync::Mutex<BTreeMap<String, (u64, String)>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut heads = HEADS.lock().unwrap();
+    let mut b = batch.clone();
+    let head = heads.get(&b.agent_id).cloned();
+    b.seq = head.as_ref().map_or(1, |h| h.0 + 1);
+    b.prev = head.map(|h| h.1);
+    let bytes = citadel_wire::sign(&b, &w.identity.key).unwrap();
+    heads.insert(
+        b.agent_id.clone(),
+        (b.seq, citadel_wire::sha256_hex(&bytes)),
+    );
+    bytes
 }
 
 async fn send_bytes(w: &World, bytes: Vec<u8>) -> serde_json::Value {
@@ -351,11 +371,7 @@ async fn pipeline(backend: Backend) {
         before[1..5],
         "rescans update, never duplicate"
     );
-    let bytes = citadel_wire::sign(
-        &scan(&agent_id, 3, &[("vol-a", Status::Pass)]),
-        &w.identity.key,
-    )
-    .unwrap();
+    let bytes = chained(&w, &scan(&agent_id, 3, &[("vol-a", Status::Pass)]));
     send_bytes(&w, bytes.clone()).await;
     let snapshot = table_counts(&w.pool).await;
     let dup = send_bytes(&w, bytes).await;

@@ -489,6 +489,7 @@ fn check_reading_an_undiscoverable_kind_gets_an_error_per_region() {
         }],
         relationships: Vec::new(),
         errors: Vec::new(),
+        complete_lists: Default::default(),
     };
     let regions = ["us-east-1".to_string(), "eu-west-1".to_string()];
     // Only the two quick checks: the others attack the sandbox on purpose.

@@ -35,9 +35,19 @@ pub struct Batch {
     pub started_at: i64,
     /// Scan end, Unix milliseconds.
     pub finished_at: i64,
-    /// True when the scan covered the whole inventory of the integration, so the
-    /// collector may mark assets it did not see as inactive.
+    /// True when this batch alone covered the whole inventory of the
+    /// integration (one part, every list complete), so the collector may mark
+    /// assets it did not see as inactive. Agents set it only on single-part
+    /// scans, so a collector that predates `parts` never deactivates assets
+    /// on seeing one part of many.
     pub complete: bool,
+    /// The inventory lists (kind in a region) the scan read in full; the
+    /// same in every part of a scan. Once every part has arrived, the
+    /// collector marks inactive the assets of these lists that the scan did
+    /// not see, even when other lists failed. Absent in batches from agents
+    /// before 0.2, which only have `complete`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub complete_lists: Vec<InventoryList>,
     /// The plugins whose checks produced the results.
     pub plugins: Vec<PluginProvenance>,
     /// Catalog of the checks that ran.
@@ -61,6 +71,15 @@ pub struct Integration {
     pub account: String,
     /// Regions scanned.
     pub regions: Vec<String>,
+}
+
+/// One inventory list: every resource of a kind in a region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InventoryList {
+    /// Inventory kind, e.g. `ec2:instance`.
+    pub kind: String,
+    /// Region.
+    pub region: String,
 }
 
 /// Which plugin a result came from, so evidence can be traced to exact code.
@@ -231,6 +250,10 @@ impl Batch {
             started_at: 1_767_225_600_000,
             finished_at: 1_767_225_601_500,
             complete: true,
+            complete_lists: vec![InventoryList {
+                kind: "ec2:instance".to_string(),
+                region: "us-east-1".to_string(),
+            }],
             plugins: vec![PluginProvenance {
                 name: "ec2-network".to_string(),
                 version: "0.1.0".to_string(),

@@ -67,6 +67,33 @@ fn batch_without_agent_version_still_decodes() {
     let decoded: Batch = from_canonical_slice(&old).unwrap();
     let mut expected = Batch::example();
     expected.agent_version = None;
+    expected.complete_lists.clear();
     assert_eq!(decoded, expected);
     assert_eq!(to_canonical_vec(&expected).unwrap(), old);
+}
+
+/// Agents released before `complete_lists` existed sign batches without it;
+/// they decode as the same batch with no lists (only `complete`).
+#[test]
+fn batch_without_complete_lists_still_decodes() {
+    let old = std::fs::read(data("example-before-complete-lists.batch.cbor")).unwrap();
+    let decoded: Batch = from_canonical_slice(&old).unwrap();
+    let mut expected = Batch::example();
+    expected.complete_lists.clear();
+    assert_eq!(decoded, expected);
+    assert_eq!(to_canonical_vec(&expected).unwrap(), old);
+}
+
+/// A collector built before `complete_lists` reads a batch that has it: the
+/// decoder skips keys the schema does not name, so the format version stays.
+#[test]
+fn older_schema_reads_a_batch_with_complete_lists() {
+    #[derive(serde::Deserialize)]
+    struct OldBatch {
+        seq: u64,
+        complete: bool,
+    }
+    let new = to_canonical_vec(&Batch::example()).unwrap();
+    let old: OldBatch = from_canonical_slice(&new).unwrap();
+    assert_eq!((old.seq, old.complete), (1, true));
 }

@@ -25,9 +25,13 @@ use super::{
 /// What one region yielded.
 #[derive(Default)]
 pub(super) struct RegionPart {
+    pub(super) region: String,
     pub(super) resources: Vec<Resource>,
     pub(super) relationships: Vec<Relationship>,
     pub(super) errors: Vec<DiscoveryError>,
+    /// Kinds whose calls all answered (some may still have failed in part:
+    /// see `errors`).
+    pub(super) listed: BTreeSet<&'static str>,
 }
 
 /// A failed API call: which action, and why.
@@ -72,6 +76,9 @@ struct Calls<'a> {
     region: &'a str,
     wanted: &'a BTreeSet<String>,
     errors: Mutex<Vec<DiscoveryError>>,
+    /// Kinds with a call that answered. A kind whose call never ran (what
+    /// it needed failed) is not in it, so it never counts as complete.
+    listed: Mutex<BTreeSet<&'static str>>,
 }
 
 impl Calls<'_> {
@@ -84,7 +91,13 @@ impl Calls<'_> {
             return None;
         }
         match call.await {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                self.listed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(kind);
+                Some(v)
+            }
             Err(failed) => {
                 self.record(kind, failed);
                 None
@@ -105,14 +118,19 @@ impl Calls<'_> {
             });
     }
 
-    /// The failures, in the order of [`KINDS`] whatever order the calls ended in.
-    fn into_errors(self) -> Vec<DiscoveryError> {
+    /// The failures, in the order of [`KINDS`] whatever order the calls
+    /// ended in, and the kinds with a call that answered.
+    fn finish(self) -> (Vec<DiscoveryError>, BTreeSet<&'static str>) {
         let mut errors = self
             .errors
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         errors.sort_by_key(|e| (KINDS.iter().position(|(k, _)| *k == e.kind), e.action));
-        errors
+        let listed = self
+            .listed
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        (errors, listed)
     }
 }
 
@@ -540,13 +558,17 @@ pub(super) async fn discover_region(
     account: &str,
     wanted: &BTreeSet<String>,
 ) -> RegionPart {
-    let mut part = RegionPart::default();
+    let mut part = RegionPart {
+        region: region.to_string(),
+        ..Default::default()
+    };
     let arn =
         |ty: &str, id: &str| format!("arn:{}:ec2:{region}:{account}:{ty}/{id}", partition(region));
     let calls = Calls {
         region,
         wanted,
         errors: Mutex::default(),
+        listed: Mutex::default(),
     };
 
     // Every call starts as soon as what it needs is known: calls that need
@@ -739,7 +761,7 @@ pub(super) async fn discover_region(
         },
         settings(client, &calls),
     );
-    part.errors = calls.into_errors();
+    (part.errors, part.listed) = calls.finish();
     let mut rel = |from: &str, kind: &str, to: String| {
         part.relationships.push(Relationship {
             from: from.to_string(),

@@ -112,6 +112,7 @@ fn agent_table(t: &TenantAccess, agents: &[AgentRow], operate: bool, now: i64) -
                 th scope="col" { "Version" }
                 th scope="col" { "Last seen" }
                 th.num scope="col" { "Seq" }
+                th.num scope="col" { "Missing batches" }
                 th scope="col" { "Last batch" }
                 th scope="col" { "Integrations in error" }
                 th scope="col" { "Certificate expires" }
@@ -125,6 +126,12 @@ fn agent_table(t: &TenantAccess, agents: &[AgentRow], operate: bool, now: i64) -
                         td { @match &a.version { Some(v) => (v), None => span.muted { "–" } } }
                         td { (when(a.last_seen_at, now)) }
                         td.num { @match a.last_seq { Some(s) => (s), None => span.muted { "–" } } }
+                        td.num {
+                            @if a.missing_batches > 0 {
+                                strong { (a.missing_batches) }
+                                br; span.muted { "in " (a.chain_gaps) @if a.chain_gaps == 1 { " gap" } @else { " gaps" } }
+                            } @else { span.muted { "0" } }
+                        }
                         td { @match &a.last_batch_id { Some(b) => code { (b) }, None => span.muted { "none" } } }
                         td.wrap {
                             (a.integrations_in_error)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError, bulk, mapping, now_ms, results};
+use super::{Backend, Store, StoreError, bulk, chain, mapping, now_ms, results};
 use crate::catalog::Catalog;
 
 /// Counts reported back to the agent and kept with the batch.
@@ -107,8 +107,17 @@ impl Store {
         if let Some(outcome) = self.existing(&batch_id, &sha256).await? {
             return Ok(outcome);
         }
-        let mut tx = self.pool.begin().await?;
+        // The write lock (SQLite) or the agent's row (PostgreSQL, taken by
+        // the chain check) makes an agent's batches go one at a time.
+        let mut tx = self.begin_write().await?;
         let conn: &mut AnyConnection = &mut tx;
+        let gap = chain::check(conn, self.backend, agent_id, batch).await;
+        // A push of this very batch may have committed while this one waited
+        // for the lock: a duplicate, not a replay.
+        if let Some(outcome) = existing(conn, &batch_id, &sha256).await? {
+            return Ok(outcome);
+        }
+        let gap = gap?;
         let now = now_ms();
         super::ownership::refuse_foreign(conn, tenant_id, agent_id, batch).await?;
         let integration_id = upsert_integration(conn, tenant_id, agent_id, batch, now).await?;
@@ -124,8 +133,10 @@ impl Store {
         };
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO batches (id, tenant_id, agent_id, integration_id, seq, prev, scan_id,
-                 sha256, received_at, started_at, finished_at, complete, summary{number_column})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{{}}'{number_value})
+                 sha256, received_at, started_at, finished_at, complete, summary, part,
+                 parts{number_column})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{{}}', $13,
+                 $14{number_value})
              RETURNING number"
         )))
         .bind(&batch_id)
@@ -140,6 +151,8 @@ impl Store {
         .bind(batch.started_at)
         .bind(batch.finished_at)
         .bind(batch.complete)
+        .bind(i64::from(batch.part))
+        .bind(i64::from(batch.parts))
         .fetch_one(&mut *conn)
         .await;
         if let Err(sqlx::Error::Database(e)) = &inserted
@@ -177,9 +190,10 @@ impl Store {
         stage("batch record", &mut t);
         upsert_checks(conn, tenant_id, batch, now, &mut summary).await?;
         stage("checks", &mut t);
-        let assets = upsert_assets(conn, &scope, &mut summary).await?;
+        let stale = stale(conn, &scope).await?;
+        let assets = upsert_assets(conn, &scope, &stale, &mut summary).await?;
         stage("assets", &mut t);
-        upsert_relationships(conn, &scope, &mut summary).await?;
+        upsert_relationships(conn, &scope, &stale, &mut summary).await?;
         stage("relationships", &mut t);
         results::store(conn, &scope, &assets.ids, &mut summary).await?;
         stage("results", &mut t);
@@ -188,15 +202,14 @@ impl Store {
         results::drop_staged(conn).await?;
         stage("mapping", &mut t);
         sqlx::query(
-            "UPDATE agents SET last_seen_at = $1, last_seq = $2,
-                 version = COALESCE($3, version) WHERE id = $4",
+            "UPDATE agents SET last_seen_at = $1, version = COALESCE($2, version) WHERE id = $3",
         )
         .bind(now)
-        .bind(i64::try_from(batch.seq).unwrap_or(i64::MAX))
         .bind(batch.agent_version.as_deref())
         .bind(agent_id)
         .execute(&mut *conn)
         .await?;
+        chain::advance(conn, agent_id, &batch_id, batch.seq, &sha256, gap, now).await?;
         // The signed bytes go in last: a large batch's payload fills the page
         // cache with pages nothing reads back during ingest, and written first
         // it pushed out the indexes the statements above work on (a quarter
@@ -237,20 +250,30 @@ impl Store {
         batch_id: &str,
         sha256: &str,
     ) -> Result<Option<IngestOutcome>, StoreError> {
-        let row = sqlx::query("SELECT sha256, summary FROM batches WHERE id = $1")
-            .bind(batch_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let stored: String = row.try_get(0)?;
-        if stored != sha256 {
-            return Err(StoreError::Conflict(batch_id.to_string()));
-        }
-        let summary: String = row.try_get(1)?;
-        Ok(Some(IngestOutcome::Duplicate(
-            serde_json::from_str(&summary).unwrap_or_default(),
-        )))
+        let mut conn = self.pool.acquire().await?;
+        existing(&mut conn, batch_id, sha256).await
     }
+}
+
+/// [`Store::existing`] on `conn`, so a transaction sees its own view.
+async fn existing(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+    sha256: &str,
+) -> Result<Option<IngestOutcome>, StoreError> {
+    let row = sqlx::query("SELECT sha256, summary FROM batches WHERE id = $1")
+        .bind(batch_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let stored: String = row.try_get(0)?;
+    if stored != sha256 {
+        return Err(StoreError::Conflict(batch_id.to_string()));
+    }
+    let summary: String = row.try_get(1)?;
+    Ok(Some(IngestOutcome::Duplicate(
+        serde_json::from_str(&summary).unwrap_or_default(),
+    )))
 }
 
 /// What every write of one batch shares.
@@ -362,6 +385,7 @@ struct StoredAssets {
 async fn upsert_assets(
     conn: &mut AnyConnection,
     scope: &Scope<'_>,
+    stale: &Stale,
     summary: &mut IngestSummary,
 ) -> Result<StoredAssets, StoreError> {
     let Scope {
@@ -440,25 +464,44 @@ async fn upsert_assets(
             None => summary.assets_created += 1,
         }
     }
-    if batch.complete {
-        let done = sqlx::query(
+    summary.assets_deactivated = match stale {
+        Stale::Nothing => 0,
+        Stale::All => sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE assets SET is_active = $1
-             WHERE integration_id = $2 AND is_active = $3 AND last_batch_id <> $4",
-        )
+                 WHERE integration_id = $2 AND is_active = $3 AND {}",
+            not_in_scan("last_batch_id", 4)
+        )))
         .bind(false)
         .bind(integration_id)
         .bind(true)
-        .bind(batch_id)
+        .bind(&batch.agent_id)
+        .bind(batch.scan_id.to_string())
         .execute(&mut *conn)
-        .await?;
-        summary.assets_deactivated = done.rows_affected();
-    }
+        .await?
+        .rows_affected(),
+        Stale::Lists(lists) => {
+            let candidates = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, kind, region FROM assets
+                 WHERE integration_id = $1 AND is_active = $2 AND {}",
+                not_in_scan("last_batch_id", 3)
+            )))
+            .bind(integration_id)
+            .bind(true)
+            .bind(&batch.agent_id)
+            .bind(batch.scan_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+            let ids = in_lists(&candidates, lists)?;
+            deactivate_by_id(conn, "UPDATE assets SET is_active = $1", &[], &ids).await?
+        }
+    };
     Ok(StoredAssets { ids, renamed })
 }
 
 async fn upsert_relationships(
     conn: &mut AnyConnection,
     scope: &Scope<'_>,
+    stale: &Stale,
     summary: &mut IngestSummary,
 ) -> Result<(), StoreError> {
     let Scope {
@@ -520,19 +563,163 @@ async fn upsert_relationships(
             summary.relationships_added += 1;
         }
     }
-    if batch.complete {
-        let done = sqlx::query(
+    summary.relationships_ended = match stale {
+        Stale::Nothing => 0,
+        Stale::All => sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE asset_relationships SET is_active = $1, ended_at = $2
-             WHERE integration_id = $3 AND is_active = $4 AND last_batch_id <> $5",
-        )
+                 WHERE integration_id = $3 AND is_active = $4 AND {}",
+            not_in_scan("last_batch_id", 5)
+        )))
         .bind(false)
         .bind(now)
         .bind(integration_id)
         .bind(true)
-        .bind(batch_id)
+        .bind(&batch.agent_id)
+        .bind(batch.scan_id.to_string())
         .execute(&mut *conn)
-        .await?;
-        summary.relationships_ended = done.rows_affected();
-    }
+        .await?
+        .rows_affected(),
+        Stale::Lists(lists) => {
+            // An edge belongs to the list of the asset it starts at: it is
+            // read with that asset.
+            let candidates = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT r.id, a.kind, a.region FROM asset_relationships r
+                 JOIN assets a ON a.tenant_id = r.tenant_id AND a.source_id = r.from_source_id
+                 WHERE r.integration_id = $1 AND r.is_active = $2 AND {}",
+                not_in_scan("r.last_batch_id", 3)
+            )))
+            .bind(integration_id)
+            .bind(true)
+            .bind(&batch.agent_id)
+            .bind(batch.scan_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+            let ids = in_lists(&candidates, lists)?;
+            deactivate_by_id(
+                conn,
+                "UPDATE asset_relationships SET is_active = $1, ended_at = $2",
+                &[now],
+                &ids,
+            )
+            .await?
+        }
+    };
     Ok(())
+}
+
+/// `column` names no batch of the batch's scan: the row was not seen by any
+/// of its parts. Binds the agent id at `$at` and the scan id at `$at + 1`.
+fn not_in_scan(column: &str, at: usize) -> String {
+    format!(
+        "{column} NOT IN (SELECT id FROM batches WHERE agent_id = ${at} AND scan_id = ${})",
+        at + 1
+    )
+}
+
+/// What ingest of one batch may mark inactive of what its scan did not see.
+#[derive(Debug)]
+enum Stale {
+    /// Nothing: parts of the scan are still missing, no list was read in
+    /// full, or a later scan of the integration has been stored already.
+    Nothing,
+    /// Everything of the integration (a batch that covered it all).
+    All,
+    /// What belongs to these (kind, region) lists.
+    Lists(HashSet<(String, String)>),
+}
+
+/// Decide [`Stale`] for a batch already inserted: only its scan's last part
+/// to arrive, in whatever order, turns its completeness into deactivation.
+async fn stale(conn: &mut AnyConnection, scope: &Scope<'_>) -> Result<Stale, StoreError> {
+    let batch = scope.batch;
+    if !batch.complete && batch.complete_lists.is_empty() {
+        return Ok(Stale::Nothing);
+    }
+    let scan_id = batch.scan_id.to_string();
+    let parts: Vec<(u32, u32)> =
+        sqlx::query("SELECT part, parts FROM batches WHERE agent_id = $1 AND scan_id = $2")
+            .bind(&batch.agent_id)
+            .bind(&scan_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                let part: i64 = r.try_get(0)?;
+                let parts: i64 = r.try_get(1)?;
+                Ok((
+                    u32::try_from(part).unwrap_or(u32::MAX),
+                    u32::try_from(parts).unwrap_or(0),
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+    if !chain::covers_scan(&parts) {
+        return Ok(Stale::Nothing);
+    }
+    // A part that arrives after a later scan of the integration (a part the
+    // agent had to split again) must not undo what that scan saw.
+    let later = sqlx::query(
+        "SELECT 1 FROM batches WHERE integration_id = $1 AND started_at > $2 AND scan_id <> $3
+         LIMIT 1",
+    )
+    .bind(scope.integration_id)
+    .bind(batch.started_at)
+    .bind(&scan_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if later.is_some() {
+        return Ok(Stale::Nothing);
+    }
+    Ok(if batch.complete {
+        Stale::All
+    } else {
+        Stale::Lists(
+            batch
+                .complete_lists
+                .iter()
+                .map(|l| (l.kind.clone(), l.region.clone()))
+                .collect(),
+        )
+    })
+}
+
+/// Ids of the `(id, kind, region)` rows whose list is in `lists`.
+fn in_lists(
+    rows: &[sqlx::any::AnyRow],
+    lists: &HashSet<(String, String)>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::new();
+    for r in rows {
+        let key: (String, String) = (r.try_get(1)?, r.try_get(2)?);
+        if lists.contains(&key) {
+            ids.push(r.try_get(0)?);
+        }
+    }
+    Ok(ids)
+}
+
+/// Run `update` (`SET is_active = $1` and then `extra` as `$2…`) on the rows
+/// `ids`, a bounded number per statement; the number of rows changed.
+async fn deactivate_by_id(
+    conn: &mut AnyConnection,
+    update: &str,
+    extra: &[i64],
+    ids: &[i64],
+) -> Result<u64, StoreError> {
+    let mut changed = 0;
+    for chunk in ids.chunks(500) {
+        let first = 2 + extra.len();
+        let params: Vec<String> = (0..chunk.len())
+            .map(|n| format!("${}", first + n))
+            .collect();
+        let sql = format!("{update} WHERE id IN ({})", params.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(false);
+        for v in extra {
+            q = q.bind(*v);
+        }
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        changed += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
 }

@@ -232,6 +232,7 @@ fn scan(
         started_at: T0 + seq as i64 * 1000 - 60_000,
         finished_at: T0 + seq as i64 * 1000 + 500,
         complete: true,
+        complete_lists: Vec::new(),
         plugins: Vec::new(),
         checks,
         assets: asset_list,

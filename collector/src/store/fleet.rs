@@ -21,6 +21,11 @@ pub struct AgentRow {
     pub last_seen_at: Option<i64>,
     /// Sequence number of its last batch.
     pub last_seq: Option<i64>,
+    /// Gaps in its batch chain: times it skipped sequence numbers.
+    pub chain_gaps: i64,
+    /// Sequence numbers never received, over all gaps (batches the agent
+    /// set aside or lost).
+    pub missing_batches: i64,
     /// Revoked (Unix ms).
     pub revoked_at: Option<i64>,
     /// Its last batch's id.
@@ -108,7 +113,10 @@ impl Store {
                  (SELECT COUNT(*) FROM integrations i WHERE i.agent_id = a.id AND i.consecutive_errors > 0),
                  (SELECT i.last_error FROM integrations i WHERE i.agent_id = a.id
                       AND i.last_error IS NOT NULL ORDER BY i.last_sync_at DESC LIMIT 1),
-                 a.certificate_pem, a.version
+                 a.certificate_pem, a.version,
+                 (SELECT COUNT(*) FROM chain_gaps g WHERE g.agent_id = a.id),
+                 (SELECT CAST(COALESCE(SUM(g.last_seq - g.first_seq + 1), 0) AS BIGINT)
+                      FROM chain_gaps g WHERE g.agent_id = a.id)
              FROM agents a WHERE a.tenant_id = $1 ORDER BY a.enrolled_at DESC, a.id",
         )
         .bind(t.id())
@@ -122,6 +130,8 @@ impl Store {
                     enrolled_at: r.try_get(2)?,
                     last_seen_at: r.try_get(3)?,
                     last_seq: r.try_get(4)?,
+                    chain_gaps: r.try_get(11)?,
+                    missing_batches: r.try_get(12)?,
                     revoked_at: r.try_get(5)?,
                     last_batch_id: r.try_get(6)?,
                     version: r.try_get(10)?,

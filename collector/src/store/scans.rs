@@ -638,14 +638,17 @@ mod tests {
         // A scan in two parts is one item, its counts summed.
         let mut delta = Tenant::new(s, "delta", 10).await;
         let mut part0 = delta.next_batch(&[0, 1], &[]);
-        let mut part1 = delta.next_batch(&[2, 3], &[]);
-        part1.scan_id = part0.scan_id;
-        (part0.parts, part1.parts, part1.part) = (2, 2, 1);
         // Neither part claims the whole inventory: ingest deactivates the
         // assets a complete batch did not carry, which for a multi-part scan
         // would be the other parts' assets.
-        (part0.complete, part1.complete) = (false, false);
-        let sums = [delta.ingest(s, part0).await, delta.ingest(s, part1).await];
+        (part0.parts, part0.complete) = (2, false);
+        let scan_id = part0.scan_id;
+        let first = delta.ingest(s, part0).await;
+        // The second part chains to the first, so it is made after.
+        let mut part1 = delta.next_batch(&[2, 3], &[]);
+        part1.scan_id = scan_id;
+        (part1.parts, part1.part, part1.complete) = (2, 1, false);
+        let sums = [first, delta.ingest(s, part1).await];
         let scans = s
             .scans(&delta.access, &PageRequest::first(50))
             .await

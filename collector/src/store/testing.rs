@@ -144,6 +144,8 @@ pub(crate) struct Fixture {
     pub(crate) operator_id: i64,
     pub(crate) auditor_id: i64,
     seq: u64,
+    /// Hash of the last batch ingested, the next one's `prev`.
+    prev: std::sync::Mutex<Option<String>>,
 }
 
 /// The checks of [`Fixture::batch`]: one with an SCF control (curated
@@ -200,6 +202,7 @@ impl Fixture {
             operator_id,
             auditor_id,
             seq: 0,
+            prev: Default::default(),
         }
     }
 
@@ -326,7 +329,7 @@ impl Fixture {
             agent_id: self.peer.agent_id.clone(),
             agent_version: None,
             seq: self.seq,
-            prev: None,
+            prev: self.prev.lock().unwrap().clone(),
             scan_id: uuid::Uuid::now_v7(),
             part: 0,
             parts: 1,
@@ -339,6 +342,7 @@ impl Fixture {
             started_at: 1_767_225_600_000,
             finished_at: 1_767_225_660_000,
             complete: true,
+            complete_lists: Vec::new(),
             plugins: Vec::new(),
             checks,
             assets: asset_list,
@@ -354,15 +358,36 @@ impl Fixture {
             self.store(),
             catalog(),
             &self.peer,
-            bytes.into(),
+            bytes.clone().into(),
             &Default::default(),
         )
         .await
         .unwrap();
+        *self.prev.lock().unwrap() = Some(citadel_wire::sha256_hex(&bytes));
         match outcome {
             IngestOutcome::Accepted(s) => s,
             IngestOutcome::Duplicate(_) => panic!("duplicate batch"),
         }
+    }
+
+    /// Hash of the last batch accepted from the fixture's agent.
+    pub(crate) fn prev(&self) -> Option<String> {
+        self.prev.lock().unwrap().clone()
+    }
+
+    /// Sign and push `batch` as the fixture's agent, refusals included;
+    /// an accepted batch becomes the next one's `prev`.
+    pub(crate) async fn push(
+        &self,
+        batch: &Batch,
+    ) -> Result<IngestOutcome, crate::ingest::IngestError> {
+        let bytes = citadel_wire::sign(batch, &self.key).unwrap();
+        let (_, outcome) =
+            crate::ingest::ingest(self.store(), catalog(), &self.peer, &bytes).await?;
+        if matches!(outcome, IngestOutcome::Accepted(_)) {
+            *self.prev.lock().unwrap() = Some(citadel_wire::sha256_hex(&bytes));
+        }
+        Ok(outcome)
     }
 
     /// Audit rows of `action`, oldest first.
