@@ -1,5 +1,6 @@
 //! HTTP routes. Two routers, served on two listeners:
-//! - **ingest** (mTLS, client certificate required): `POST /v1/batches`;
+//! - **ingest** (mTLS, client certificate required): `POST /v1/batches`,
+//!   `POST /v1/heartbeat` (the agent is alive with nothing new to send);
 //! - **api** (server-authenticated TLS): `POST /v1/enroll`, `GET /healthz`.
 //!
 //! Errors are JSON `{"error": "…"}` with a status that tells the agent whether
@@ -86,6 +87,7 @@ impl IntoResponse for ApiError {
 pub fn ingest_router(state: AppState, max_batch_bytes: usize) -> Router {
     Router::new()
         .route("/v1/batches", post(post_batch))
+        .route("/v1/heartbeat", post(post_heartbeat))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(max_batch_bytes))
         .layer(TraceLayer::new_for_http())
@@ -138,6 +140,13 @@ async fn post_batch(
                 assets = batch.assets.len(), results = summary.results,
                 "Batch received."
             );
+            // Bounded by validation: at most 64 short, printable-escaped lines.
+            for i in &batch.incidents {
+                tracing::warn!(
+                    agent = %peer.agent_id, batch = %batch.batch_id, kind = %i.kind,
+                    at = i.at, message = ?i.message, "Agent reported an incident."
+                );
+            }
             Ok(Json(BatchReply {
                 batch_id: batch.batch_id.to_string(),
                 status: status.into(),
@@ -155,6 +164,42 @@ async fn post_batch(
             } else {
                 tracing::warn!(agent = %peer.agent_id, error = %e, "Batch refused.");
                 Err(ApiError::new(code, refusal(&e)))
+            }
+        }
+    }
+}
+
+/// Reply to `POST /v1/heartbeat`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// The agent the certificate names.
+    pub agent_id: String,
+    /// The contact time recorded, Unix ms.
+    pub seen_at: i64,
+}
+
+/// A heartbeat carries no body: the client certificate is the whole message.
+async fn post_heartbeat(
+    State(state): State<AppState>,
+    Extension(peer): Extension<PeerIdentity>,
+) -> Result<Json<HeartbeatReply>, ApiError> {
+    let peer = peer.0.map_err(|e| ApiError::new(403, e))?;
+    match ingest::heartbeat(&state.store, &peer).await {
+        Ok(seen_at) => {
+            tracing::debug!(agent = %peer.agent_id, "Heartbeat.");
+            Ok(Json(HeartbeatReply {
+                agent_id: peer.agent_id,
+                seen_at,
+            }))
+        }
+        Err(e) => {
+            let code = e.http_status();
+            if code >= 500 {
+                tracing::error!(agent = %peer.agent_id, error = %e, "Heartbeat not recorded.");
+                Err(ApiError::new(code, "the collector cannot record heartbeats right now"))
+            } else {
+                tracing::warn!(agent = %peer.agent_id, error = %e, "Heartbeat refused.");
+                Err(ApiError::new(code, format!("heartbeat refused: {e}")))
             }
         }
     }

@@ -66,13 +66,12 @@ impl IngestError {
     }
 }
 
-/// Verify and store one batch received from `peer`.
-pub async fn ingest(
+/// Step 1: the connection's certificate names an enrolled, unrevoked agent
+/// whose key it carries. Shared by batches and heartbeats.
+pub async fn authenticate(
     store: &Store,
-    catalog: &Catalog,
     peer: &PeerAgent,
-    body: &[u8],
-) -> Result<(Batch, IngestOutcome), IngestError> {
+) -> Result<crate::store::EnrolledAgent, IngestError> {
     let agent = store
         .agent(&peer.agent_id)
         .await?
@@ -83,6 +82,26 @@ pub async fn ingest(
     if agent.public_key != peer.public_key {
         return Err(IngestError::KeyMismatch(agent.id));
     }
+    Ok(agent)
+}
+
+/// A heartbeat from `peer`: the agent is alive with nothing new to send.
+/// Records the time as its last contact; returns that time (Unix ms).
+pub async fn heartbeat(store: &Store, peer: &PeerAgent) -> Result<i64, IngestError> {
+    let agent = authenticate(store, peer).await?;
+    let now = crate::store::now_ms();
+    store.touch_agent(&agent.id, now).await?;
+    Ok(now)
+}
+
+/// Verify and store one batch received from `peer`.
+pub async fn ingest(
+    store: &Store,
+    catalog: &Catalog,
+    peer: &PeerAgent,
+    body: &[u8],
+) -> Result<(Batch, IngestOutcome), IngestError> {
+    let agent = authenticate(store, peer).await?;
     let signed = SignedBatch::parse(body)?;
     if signed.kid() != agent.id {
         return Err(IngestError::KidMismatch {
@@ -119,6 +138,11 @@ pub async fn ingest(
     Ok((batch, outcome))
 }
 
+/// Most agent incidents one batch may report (the agent keeps no more).
+const MAX_INCIDENTS: usize = 64;
+/// Longest incident message, in bytes.
+const MAX_INCIDENT_MESSAGE: usize = 1000;
+
 /// Internal consistency of a batch whose signature has been verified: the
 /// agent vouches for it, but a buggy or compromised agent must still not be
 /// able to write dangling references.
@@ -134,6 +158,22 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
         && (v.is_empty() || v.len() > 64 || v.chars().any(|c| c.is_control()))
     {
         return bad("agent version must be 1–64 printable characters".into());
+    }
+    if batch.incidents.len() > MAX_INCIDENTS {
+        return bad(format!(
+            "{} incidents in one batch; at most {MAX_INCIDENTS}",
+            batch.incidents.len()
+        ));
+    }
+    for i in &batch.incidents {
+        let kind_ok = !i.kind.is_empty()
+            && i.kind.len() <= 32
+            && i.kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !kind_ok || i.message.len() > MAX_INCIDENT_MESSAGE {
+            return bad(format!(
+                "incident kinds are 1–32 of a–z and '_', messages at most {MAX_INCIDENT_MESSAGE} bytes"
+            ));
+        }
     }
     if batch.parts == 0 || batch.part >= batch.parts {
         return bad(format!(

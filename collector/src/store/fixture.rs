@@ -244,6 +244,7 @@ fn scan(
             })
             .collect(),
         results,
+        incidents: Vec::new(),
     }
 }
 
