@@ -250,6 +250,32 @@ mod tests {
     }
 
     #[test]
+    fn agent_incidents_are_bounded() {
+        let incident = |kind: &str, message: String| citadel_wire::AgentIncident {
+            kind: kind.into(),
+            at: 1,
+            message,
+        };
+        let mut b = Batch::example();
+        b.incidents = vec![incident("scan_failed", "no credentials".into()); MAX_INCIDENTS];
+        validate(&b).unwrap();
+        b.incidents.push(incident("scan_failed", String::new()));
+        assert!(validate(&b).unwrap_err().to_string().contains("incidents"));
+        for (kind, message) in [
+            ("", String::new()),
+            ("Scan-Failed", String::new()),
+            (&*"x".repeat(33), String::new()),
+            ("scan_failed", "é".repeat(501)),
+        ] {
+            b.incidents = vec![incident(kind, message)];
+            assert!(
+                validate(&b).unwrap_err().to_string().contains("incident"),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
     fn agent_versions_are_bounded_and_printable() {
         for bad in ["", "1.0\u{1b}[31m", &"9".repeat(65)] {
             let mut b = Batch::example();
