@@ -142,7 +142,10 @@ mod tests {
         let p = |v: &str| parse_retry_after(v, now);
         assert_eq!(p("120"), Some(Duration::from_secs(120)));
         assert_eq!(p(" 0 "), Some(Duration::ZERO));
-        assert_eq!(p("99999999999999999999999"), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(
+            p("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
         assert_eq!(
             p("Sun, 06 Nov 1994 08:50:07 GMT"),
             Some(Duration::from_secs(30))

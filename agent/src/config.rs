@@ -492,7 +492,8 @@ mod tests {
 
     #[test]
     fn service_and_spool_settings() {
-        let base = "plugins_dir = \"p\"\n[[integration]]\nname = \"prod\"\nregions = [\"us-east-1\"]\n";
+        let base =
+            "plugins_dir = \"p\"\n[[integration]]\nname = \"prod\"\nregions = [\"us-east-1\"]\n";
         let c = parse(base).unwrap();
         assert_eq!(c.service, Service::default());
         assert_eq!(c.spool, SpoolLimits::default());

@@ -1,5 +1,5 @@
-use clap::Parser;
 use citadel_agent::cli::{Command, LogFormat};
+use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

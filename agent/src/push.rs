@@ -204,7 +204,9 @@ pub async fn push_spool(
             }
             PushOutcome::Refused { status, message } => {
                 let moved = spool.reject(&path)?;
-                report.rejected.push((moved, format!("{status}: {message}")));
+                report
+                    .rejected
+                    .push((moved, format!("{status}: {message}")));
             }
             PushOutcome::TooLarge { message } => {
                 report.deferred = Some(format!("413 (batch too large): {message}"));
@@ -232,7 +234,9 @@ mod tests {
 
     #[test]
     fn replies_map_onto_outcomes() {
-        assert!(matches!(classify(200, None, ACK), PushOutcome::Delivered(r) if r.batch_id == "b1"));
+        assert!(
+            matches!(classify(200, None, ACK), PushOutcome::Delivered(r) if r.batch_id == "b1")
+        );
         assert!(matches!(
             classify(200, None, "<html>"),
             PushOutcome::Retry { .. }

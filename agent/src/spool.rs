@@ -160,7 +160,9 @@ impl Spool {
             .open(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(SpoolError::Locked(self.state_dir.clone())),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(SpoolError::Locked(self.state_dir.clone()))
+            }
             Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
         }
     }
@@ -421,7 +423,10 @@ mod tests {
         b.seq = seq;
         b.batch_id = uuid::Uuid::now_v7();
         let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-        (b.batch_id.to_string(), citadel_wire::sign(&b, &key).unwrap())
+        (
+            b.batch_id.to_string(),
+            citadel_wire::sign(&b, &key).unwrap(),
+        )
     }
 
     fn put(spool: &Spool, seq: u64) -> (PathBuf, Vec<u8>) {
@@ -474,11 +479,7 @@ mod tests {
         // Also when the newest batch was already set aside as rejected.
         let (p3, _) = put(&spool, 3);
         spool.reject(&p3).unwrap();
-        std::fs::write(
-            dir.path().join("chain.json"),
-            br#"{"seq":2,"prev":null}"#,
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("chain.json"), br#"{"seq":2,"prev":null}"#).unwrap();
         assert_eq!(Spool::open(dir.path()).unwrap().chain().unwrap().seq, 3);
     }
 
@@ -523,7 +524,16 @@ mod tests {
         put(&spool, 2);
         let (id, bytes) = signed(3);
         let err = spool.put(3, &id, &bytes).unwrap_err();
-        assert!(matches!(err, SpoolError::Full { depth: Depth { batches: 2, .. }, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                SpoolError::Full {
+                    depth: Depth { batches: 2, .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // Refused, nothing changed: same chain, same files.
         assert_eq!(spool.chain().unwrap().seq, 2);
         assert_eq!(spool.depth().unwrap().batches, 2);
@@ -541,7 +551,10 @@ mod tests {
         .unwrap();
         put(&spool, 1);
         put(&spool, 2);
-        assert!(matches!(spool.check_room(len), Err(SpoolError::Full { .. })));
+        assert!(matches!(
+            spool.check_room(len),
+            Err(SpoolError::Full { .. })
+        ));
         assert!(spool.check_room(len / 4).is_ok());
         assert_eq!(spool.depth().unwrap().bytes, 2 * len);
     }

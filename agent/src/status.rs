@@ -65,10 +65,7 @@ pub fn gather(config: &Config, identity: &Identity) -> anyhow::Result<Status> {
 /// The certificate's `notAfter`, Unix ms.
 pub fn not_after_ms(der: &[u8]) -> Option<i64> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    cert.validity()
-        .not_after
-        .timestamp()
-        .checked_mul(1000)
+    cert.validity().not_after.timestamp().checked_mul(1000)
 }
 
 /// The status for a terminal.

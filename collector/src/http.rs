@@ -196,7 +196,10 @@ async fn post_heartbeat(
             let code = e.http_status();
             if code >= 500 {
                 tracing::error!(agent = %peer.agent_id, error = %e, "Heartbeat not recorded.");
-                Err(ApiError::new(code, "the collector cannot record heartbeats right now"))
+                Err(ApiError::new(
+                    code,
+                    "the collector cannot record heartbeats right now",
+                ))
             } else {
                 tracing::warn!(agent = %peer.agent_id, error = %e, "Heartbeat refused.");
                 Err(ApiError::new(code, format!("heartbeat refused: {e}")))

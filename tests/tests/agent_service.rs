@@ -188,7 +188,11 @@ async fn assert_chain(pool: &AnyPool) -> usize {
         let seq: i64 = r.get(0);
         let prev: Option<String> = r.get(1);
         let sha: String = r.get(2);
-        assert_eq!(seq, n as i64 + 1, "seq {seq} at position {n}: a gap or a repeat");
+        assert_eq!(
+            seq,
+            n as i64 + 1,
+            "seq {seq} at position {n}: a gap or a repeat"
+        );
         assert_eq!(prev, last, "batch {seq} does not follow batch {}", seq - 1);
         last = Some(sha);
     }
@@ -223,9 +227,11 @@ async fn run_delivers_everything_after_an_outage() {
     // Outage: the agent keeps scanning into its spool.
     s.collector.stop();
     let down = Instant::now();
-    wait_until(Duration::from_secs(60), "batches spooled while down", || async {
-        spooled(&s.agent_dir) >= 3
-    })
+    wait_until(
+        Duration::from_secs(60),
+        "batches spooled while down",
+        || async { spooled(&s.agent_dir) >= 3 },
+    )
     .await;
     let at_least = Duration::from_secs(25);
     if let Some(rest) = at_least.checked_sub(down.elapsed()) {
@@ -246,23 +252,37 @@ async fn run_delivers_everything_after_an_outage() {
         .args(["status", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(status["spool"]["batches"].as_u64().unwrap() >= 3, "{status}");
+    assert!(
+        status["spool"]["batches"].as_u64().unwrap() >= 3,
+        "{status}"
+    );
     assert_eq!(status["last_push"]["ok"], false, "{status}");
     assert_eq!(status["last_scan"]["ok"], true, "{status}");
-    assert!(status["certificate_expires_at"].as_i64().unwrap() > 0, "{status}");
+    assert!(
+        status["certificate_expires_at"].as_i64().unwrap() > 0,
+        "{status}"
+    );
 
     // Back: everything arrives, in order, once.
     s.collector.start().unwrap();
     wait_delivered(&s, Duration::from_secs(90)).await;
     let n = assert_chain(&s.pool).await;
-    assert!(n >= during + 1, "{n} stored, {during} were spooled");
+    assert!(n > during, "{n} stored, {during} were spooled");
 
     assert_eq!(terminate(&mut run), Some(0), "run must exit 0 on SIGTERM");
     // Whatever the last scan produced before the stop is delivered by `push`.
     let out = s.agent.command().unwrap().arg("push").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(assert_chain(&s.pool).await as u64, chain_seq(&s.agent_dir));
 
     // The outage is in the log: the retry ceiling doubles from 250 ms to its
@@ -279,12 +299,17 @@ async fn run_delivers_everything_after_an_outage() {
         })
         .collect();
     assert!(retries.len() >= 6, "{retries:?}");
-    assert!(retries.iter().all(|(c, d)| d <= c && *c <= 4000), "{retries:?}");
+    assert!(
+        retries.iter().all(|(c, d)| d <= c && *c <= 4000),
+        "{retries:?}"
+    );
     let ceilings: Vec<u64> = retries.iter().map(|r| r.0).collect();
     assert_eq!(&ceilings[..5], [250, 500, 1000, 2000, 4000], "{ceilings:?}");
     assert!(ceilings[4..].iter().all(|c| *c == 4000), "{ceilings:?}");
     assert!(
-        fields.iter().any(|f| f["message"] == "Agent service stopped."),
+        fields
+            .iter()
+            .any(|f| f["message"] == "Agent service stopped."),
         "no clean stop in the log"
     );
     // The batches spooled during the outage reported it, signed.
@@ -307,16 +332,23 @@ async fn run_delivers_everything_after_an_outage() {
         .await
         .unwrap()
         .get(0);
-    wait_until(Duration::from_secs(30), "a heartbeat after the last batch", || async {
-        let seen: Option<i64> = sqlx::query("SELECT last_seen_at FROM agents")
-            .fetch_one(&s.pool)
-            .await
-            .unwrap()
-            .get(0);
-        seen.is_some_and(|t| t > last_batch + 1500)
-    })
+    wait_until(
+        Duration::from_secs(30),
+        "a heartbeat after the last batch",
+        || async {
+            let seen: Option<i64> = sqlx::query("SELECT last_seen_at FROM agents")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap()
+                .get(0);
+            seen.is_some_and(|t| t > last_batch + 1500)
+        },
+    )
     .await;
-    assert_eq!(stored(&s.pool).await, last_batch_count(&s.pool, last_batch).await);
+    assert_eq!(
+        stored(&s.pool).await,
+        last_batch_count(&s.pool, last_batch).await
+    );
     assert_eq!(terminate(&mut run), Some(0));
 }
 
@@ -352,9 +384,11 @@ async fn killed_agent_restarts_with_its_chain_whole() {
     let started_at = Instant::now();
     let spooled_before = spooled_count(&log);
     let mut run = spawn_run(&s.agent, &log);
-    wait_until(Duration::from_secs(90), "a batch from a warm start", || async {
-        spooled_count(&log) > spooled_before
-    })
+    wait_until(
+        Duration::from_secs(90),
+        "a batch from a warm start",
+        || async { spooled_count(&log) > spooled_before },
+    )
     .await;
     let warm = started_at.elapsed();
     run.kill().unwrap();
@@ -381,10 +415,18 @@ async fn killed_agent_restarts_with_its_chain_whole() {
     wait_delivered(&s, Duration::from_secs(90)).await;
     assert_eq!(terminate(&mut run), Some(0));
     let out = s.agent.command().unwrap().arg("push").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let n = assert_chain(&s.pool).await;
-    assert_eq!(n as u64, chain_seq(&s.agent_dir), "created and stored differ");
+    assert_eq!(
+        n as u64,
+        chain_seq(&s.agent_dir),
+        "created and stored differ"
+    );
     eprintln!("{n} batches stored over 17 runs");
     assert!(n >= 5, "only {n} batches in 17 runs");
     let distinct: i64 = sqlx::query("SELECT COUNT(DISTINCT id) FROM batches")
@@ -394,8 +436,16 @@ async fn killed_agent_restarts_with_its_chain_whole() {
         .get(0);
     assert_eq!(distinct as usize, n);
     assert_eq!(spooled(&s.agent_dir), 0);
-    assert_eq!(set_aside(&s.agent_dir, "rejected"), 0, "a batch was refused");
-    assert_eq!(set_aside(&s.agent_dir, "quarantine"), 0, "a spool file was damaged");
+    assert_eq!(
+        set_aside(&s.agent_dir, "rejected"),
+        0,
+        "a batch was refused"
+    );
+    assert_eq!(
+        set_aside(&s.agent_dir, "quarantine"),
+        0,
+        "a spool file was damaged"
+    );
 }
 
 /// The shipped unit parses and systemd rates its exposure low. Skipped (with
@@ -416,7 +466,11 @@ fn systemd_unit_is_valid_and_hardened() {
     ] {
         assert!(text.contains(key), "the unit lacks {key:?}");
     }
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("systemd-analyze not installed: unit not verified");
         return;
     }
@@ -444,7 +498,10 @@ fn systemd_unit_is_valid_and_hardened() {
     let report = String::from_utf8_lossy(&out.stdout);
     let level: f64 = report
         .lines()
-        .find_map(|l| l.split("Overall exposure level for citadel-agent.service: ").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for citadel-agent.service: ")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));

@@ -38,8 +38,8 @@ mod cbor;
 mod cose;
 
 pub use batch::{
-    AgentIncident, Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance, Relationship, Severity,
-    Status,
+    AgentIncident, Asset, Batch, CheckInfo, CheckResult, Integration, PluginProvenance,
+    Relationship, Severity, Status,
 };
 pub use cbor::{array_spans, from_canonical_slice, to_canonical_vec};
 pub use cose::{CONTENT_TYPE, SignedBatch, sign};
