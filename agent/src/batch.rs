@@ -29,6 +29,8 @@ pub struct ScanData<'a> {
     pub extra_assets: Vec<Asset>,
     /// Scan start and end, Unix ms.
     pub window: (i64, i64),
+    /// Failures since the previous batch, reported in this one.
+    pub incidents: Vec<citadel_wire::AgentIncident>,
 }
 
 /// Build the batch.
@@ -86,6 +88,7 @@ pub fn assemble(agent_id: &str, seq: u64, prev: Option<String>, data: ScanData<'
         assets,
         relationships: inv.relationships.clone(),
         results: data.results,
+        incidents: data.incidents,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::identity::Identity;
 use crate::plugin_host::{Publisher, trust};
 use crate::scan::{self, ScanOptions};
 use crate::spool::Spool;
+use crate::state::StateFile;
 use crate::{enroll, plugin_dev, push, summary};
 
 /// Citadel agent: scans an AWS account with sandboxed check plugins and sends
@@ -28,14 +29,36 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
+    /// Log format on stderr: `plain` for people, `json` (one object a line) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run as a service: scan on the `[service]` schedule, push with backoff,
+    /// send heartbeats, until SIGTERM or SIGINT (then exit 0).
+    Run,
+    /// Show identity, certificate expiry, spool depth, last scan and last push.
+    Status {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Obtain this agent's certificate from a collector with a one-time token.
     Enroll {
         /// The collector's enrollment URL, e.g. https://collector.example:8444
@@ -50,7 +73,8 @@ pub enum Command {
     },
     /// Discover, evaluate, sign and push findings.
     Scan {
-        /// Scan once and exit (default: scan every --interval).
+        /// Scan once and exit (default: scan every --interval; `run` is the
+        /// service, with backoff and heartbeats).
         #[arg(long)]
         once: bool,
         /// Seconds between scans when not --once.
@@ -195,7 +219,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 output,
             };
             loop {
-                let report = scan::scan_once(&config, &identity, &opts).await?;
+                let report = match scan::scan_once(&config, &identity, &opts).await {
+                    Ok(r) => r,
+                    Err(e) if !once => {
+                        // A repeating scan outlives a failed one; the next batch reports it.
+                        tracing::error!(error = %e, "Scan failed.");
+                        eprintln!("error: {e}");
+                        tokio::time::sleep(Duration::from_secs(interval)).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {
@@ -231,7 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let checks: usize = host.plugins().iter().map(|p| p.checks.len()).sum();
-            let cache = config.host_options().cache_dir;
+            let cache = scan::host_options(&config).cache_dir;
             println!(
                 "{} check pack(s) with {checks} checks verified and compiled in {:.2} s (cache: {}).",
                 host.plugins().len(),
@@ -257,16 +291,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Plugin { action } => plugin(&cli.config, action).await,
+        Command::Run => {
+            let config = load(&cli.config)?;
+            let identity = Identity::load(&config.state_dir)?;
+            let stop = crate::service::stop_on_signals()?;
+            crate::service::run(config, identity, stop).await
+        }
+        Command::Status { json } => {
+            let config = load(&cli.config)?;
+            let identity = Identity::load(&config.state_dir)?;
+            let status = crate::status::gather(&config, &identity)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", crate::status::render(&status));
+            }
+            Ok(())
+        }
         Command::Push => {
             let config = load(&cli.config)?;
             let identity = Identity::load(&config.state_dir)?;
-            let spool = Spool::open(&config.state_dir)?;
-            let url = config
-                .collector_url
-                .as_ref()
-                .map(|u| u.to_string())
-                .unwrap_or_else(|| identity.info.ingest_url.clone());
+            let spool = Spool::open_with(&config.state_dir, config.spool)?;
+            let _lock = spool.lock()?;
+            let state = StateFile::load(&config.state_dir);
+            scan::report_quarantined(&spool, &state);
+            let url = scan::ingest_url(&config, &identity);
             let report = push::push_spool(&identity, &spool, &url).await?;
+            scan::record_push(&state, &report);
             for d in &report.delivered {
                 println!("{} {}", d.batch_id, d.status);
             }

@@ -5,12 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
 use crate::plugin_host::trust::{self, Publisher};
 use crate::plugin_host::{LimitOverrides, Limits};
+use crate::spool::SpoolLimits;
 
 /// Default directory for the agent's key, certificate and spool, relative to the config file.
 const DEFAULT_STATE_DIR: &str = "state";
@@ -48,6 +50,115 @@ pub struct RawConfig {
     /// Default 8 MiB; 64 KiB to 1 GiB.
     #[serde(default)]
     pub max_batch_bytes: Option<usize>,
+    /// How `citadel-agent run` schedules scans, retries and heartbeats.
+    #[serde(default)]
+    pub service: RawService,
+    /// How much the spool may hold while the collector is away.
+    #[serde(default)]
+    pub spool: RawSpool,
+}
+
+/// `[service]`: the schedule of `citadel-agent run`. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Seconds between scans (default 3600, at least 1).
+    pub scan_interval_secs: Option<u64>,
+    /// Up to this many seconds are added at random to each interval, so a
+    /// fleet started together does not scan (and push) together (default
+    /// 300, or the interval if that is shorter).
+    pub scan_jitter_secs: Option<u64>,
+    /// First retry ceiling after a failed push, in milliseconds (default 2000).
+    pub retry_initial_ms: Option<u64>,
+    /// Cap of the retry ceiling, in seconds (default 300).
+    pub retry_max_secs: Option<u64>,
+    /// Seconds without contact after which an idle agent sends a heartbeat
+    /// (default 300, at least 1).
+    pub heartbeat_interval_secs: Option<u64>,
+}
+
+/// `[spool]`: bounds of the spool. When a new batch does not fit, the scan
+/// is skipped and the next batch that fits reports it (`scan_skipped`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpool {
+    /// Most batches awaiting acknowledgement (default 1000).
+    pub max_batches: Option<usize>,
+    /// Most bytes awaiting acknowledgement (default 536870912, 512 MiB).
+    pub max_bytes: Option<u64>,
+}
+
+/// The validated schedule of `citadel-agent run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// Between scans.
+    pub scan_interval: Duration,
+    /// Random extra per interval, at most.
+    pub scan_jitter: Duration,
+    /// First retry ceiling.
+    pub retry_initial: Duration,
+    /// Cap of the retry ceiling.
+    pub retry_max: Duration,
+    /// Heartbeat after this long without contact.
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Self {
+            scan_interval: Duration::from_secs(3600),
+            scan_jitter: Duration::from_secs(300),
+            retry_initial: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+            heartbeat_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RawService {
+    fn validate(&self, problems: &mut Vec<String>) -> Service {
+        let d = Service::default();
+        let mut positive = |key: &str, v: Option<u64>| {
+            if v == Some(0) {
+                problems.push(format!("service.{key} must be at least 1"));
+            }
+            v
+        };
+        let scan_interval = positive("scan_interval_secs", self.scan_interval_secs)
+            .map_or(d.scan_interval, Duration::from_secs);
+        let retry_initial = positive("retry_initial_ms", self.retry_initial_ms)
+            .map_or(d.retry_initial, Duration::from_millis);
+        let retry_max = positive("retry_max_secs", self.retry_max_secs)
+            .map_or(d.retry_max, Duration::from_secs);
+        let heartbeat_interval = positive("heartbeat_interval_secs", self.heartbeat_interval_secs)
+            .map_or(d.heartbeat_interval, Duration::from_secs);
+        if retry_max < retry_initial {
+            problems.push("service.retry_max_secs must not be below retry_initial_ms".into());
+        }
+        let scan_jitter = self
+            .scan_jitter_secs
+            .map_or(d.scan_jitter.min(scan_interval), Duration::from_secs);
+        Service {
+            scan_interval,
+            scan_jitter,
+            retry_initial,
+            retry_max,
+            heartbeat_interval,
+        }
+    }
+}
+
+impl RawSpool {
+    fn validate(&self, problems: &mut Vec<String>) -> SpoolLimits {
+        let d = SpoolLimits::default();
+        if self.max_batches == Some(0) || self.max_bytes == Some(0) {
+            problems.push("spool.max_batches and spool.max_bytes must be at least 1".into());
+        }
+        SpoolLimits {
+            max_batches: self.max_batches.unwrap_or(d.max_batches),
+            max_bytes: self.max_bytes.unwrap_or(d.max_bytes),
+        }
+    }
 }
 
 /// A trusted plugin publisher.
@@ -110,6 +221,10 @@ pub struct Config {
     pub pack_limits: BTreeMap<String, Limits>,
     /// Largest signed batch to send; scans are split into parts under it.
     pub max_batch_bytes: usize,
+    /// The schedule of `run`.
+    pub service: Service,
+    /// Bounds of the spool.
+    pub spool: SpoolLimits,
 }
 
 /// A validated integration.
@@ -157,17 +272,6 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// How the plugin host should treat plugins under this configuration.
-    pub fn host_options(&self) -> crate::plugin_host::HostOptions {
-        crate::plugin_host::HostOptions {
-            trusted: self.trusted.clone(),
-            allow_unsigned: self.allow_unsigned_plugins,
-            default_limits: self.default_limits,
-            pack_limits: self.pack_limits.clone(),
-            cache_dir: Some(self.state_dir.join("plugin-cache")),
-        }
-    }
-
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -333,11 +437,15 @@ impl Config {
                 "max_batch_bytes = {max_batch_bytes} is out of range (65536 to 1073741824)"
             ));
         }
+        let service = raw.service.validate(&mut problems);
+        let spool = raw.spool.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
             max_batch_bytes,
+            service,
+            spool,
             trusted,
             allow_unsigned_plugins: raw.allow_unsigned_plugins,
             default_limits,
@@ -396,6 +504,37 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.len(), 7, "{err:#?}");
+    }
+
+    #[test]
+    fn service_and_spool_settings() {
+        let base =
+            "plugins_dir = \"p\"\n[[integration]]\nname = \"prod\"\nregions = [\"us-east-1\"]\n";
+        let c = parse(base).unwrap();
+        assert_eq!(c.service, Service::default());
+        assert_eq!(c.spool, SpoolLimits::default());
+        let c = parse(&format!(
+            "{base}[service]\nscan_interval_secs = 2\nretry_initial_ms = 250\nretry_max_secs = 4\nheartbeat_interval_secs = 1\n[spool]\nmax_batches = 5\nmax_bytes = 1000\n"
+        ))
+        .unwrap();
+        assert_eq!(c.service.scan_interval, Duration::from_secs(2));
+        // The default jitter never exceeds a short interval.
+        assert_eq!(c.service.scan_jitter, Duration::from_secs(2));
+        assert_eq!(c.service.retry_initial, Duration::from_millis(250));
+        assert_eq!(
+            c.spool,
+            SpoolLimits {
+                max_batches: 5,
+                max_bytes: 1000
+            }
+        );
+        let err = parse(&format!(
+            "{base}[service]\nscan_interval_secs = 0\nretry_initial_ms = 9000\nretry_max_secs = 2\n[spool]\nmax_batches = 0\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
+        let err = parse(&format!("{base}[service]\nscan_every = 3\n")).unwrap_err();
+        assert!(err[0].contains("unknown field"), "{err:?}");
     }
 
     #[test]

@@ -94,13 +94,13 @@ pub async fn enroll(
         })
         .send()
         .await
-        .map_err(|e| EnrollError::Transport(error_chain(&e)))?;
+        .map_err(|e| EnrollError::Transport(tls::error_chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         let message = resp.text().await.unwrap_or_default();
         return Err(EnrollError::Refused {
             status: status.as_u16(),
-            message: crate::push::reply_message(&message),
+            message: tls::reply_message(&message),
         });
     }
     let reply: EnrollReply = resp
@@ -133,18 +133,6 @@ pub async fn enroll(
     )
     .map_err(|e| EnrollError::Local(e.to_string()))?;
     Ok(info)
-}
-
-/// An error with its sources, for transport failures whose cause is nested.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

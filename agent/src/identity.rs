@@ -3,13 +3,14 @@
 //!
 //! Files in the state directory:
 //! ```text
-//! agent.key      PKCS#8 PEM, mode 0600, never leaves the machine
+//! agent.key      PKCS#8 PEM, never leaves the machine
 //! agent.crt      certificate issued by the collector CA (agent id in a URI SAN)
 //! ca.crt         the collector CA, pinned at enrollment by the token's fingerprint
 //! identity.json  agent id, tenant, collector ingest URL
 //! ```
+//!
+//! All written atomically, mode 0600, in a 0700 directory.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
@@ -118,7 +119,10 @@ pub fn generate_key(hostname: &str) -> Result<KeyAndCsr, rcgen::Error> {
     })
 }
 
-/// Write the enrollment result into `state_dir` (the key with mode 0600).
+/// Write the enrollment result into `state_dir` (mode 0700), each file
+/// atomically with mode 0600. `identity.json` goes last: its presence is
+/// what marks the agent enrolled, so a crash part-way leaves it unenrolled
+/// rather than holding a key without a certificate.
 pub fn save(
     state_dir: &Path,
     info: &IdentityInfo,
@@ -130,9 +134,9 @@ pub fn save(
         path: path.into(),
         message: e.to_string(),
     };
-    std::fs::create_dir_all(state_dir).map_err(|e| io(state_dir, e))?;
-    write_private(&state_dir.join("agent.key"), key_pem.as_bytes())?;
+    crate::fsutil::private_dir(state_dir).map_err(|e| io(state_dir, e))?;
     for (name, body) in [
+        ("agent.key", key_pem.to_string()),
         ("agent.crt", cert_pem.to_string()),
         ("ca.crt", ca_pem.to_string()),
         (
@@ -141,29 +145,9 @@ pub fn save(
         ),
     ] {
         let path = state_dir.join(name);
-        std::fs::write(&path, body).map_err(|e| io(&path, e))?;
+        crate::fsutil::write_atomic(&path, body.as_bytes()).map_err(|e| io(&path, e))?;
     }
     Ok(())
-}
-
-/// Write a file only its owner can read, atomically.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: std::io::Error| IdentityError::File {
-        path: path.into(),
-        message: e.to_string(),
-    };
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
 }
 
 /// The DER body of the first PEM block with `label`.
@@ -197,11 +181,13 @@ mod tests {
         assert_eq!(id.info.agent_id, "agt-1");
         assert_eq!(id.cert_der, [0, 1, 2]);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("agent.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        for name in ["agent.key", "agent.crt", "ca.crt", "identity.json"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub enum ResplitError {
     /// The spooled file is not a batch this agent signed.
     #[error("spooled batch is unreadable: {0}")]
     Wire(#[from] citadel_wire::WireError),
+    /// The spool refused a part (full, or out of order).
+    #[error(transparent)]
+    Spool(#[from] crate::spool::SpoolError),
 }
 
 impl From<ResplitError> for std::io::Error {
@@ -161,6 +164,7 @@ impl From<ResplitError> for std::io::Error {
         match e {
             ResplitError::Io(e) => e,
             ResplitError::Wire(e) => std::io::Error::other(e),
+            ResplitError::Spool(e) => std::io::Error::other(e),
         }
     }
 }

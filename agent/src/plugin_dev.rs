@@ -309,7 +309,7 @@ pub fn keygen(out: &Path, name: &str) -> anyhow::Result<()> {
         bail!("{} exists; refusing to overwrite a key", key_path.display());
     }
     let (pem, id) = trust::generate_key()?;
-    crate::identity::write_private(&key_path, pem.as_bytes())?;
+    crate::fsutil::write_atomic(&key_path, pem.as_bytes())?;
     std::fs::write(&pub_path, format!("{id}\n"))?;
     println!("Private key: {} (keep it secret)", key_path.display());
     println!("Public key:  {id}");

@@ -1,7 +1,7 @@
 //! One scan: discover, evaluate every check in the sandbox, assemble, sign, spool, push.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use citadel_wire::{Asset, Batch, CheckResult, Severity, Status};
@@ -12,9 +12,10 @@ use crate::batch::{self, ScanData};
 use crate::config::{Config, Integration};
 use crate::discovery::{self, DiscoveryError, Inventory};
 use crate::identity::Identity;
-use crate::plugin_host::{InventoryView, PluginHost};
+use crate::plugin_host::{HostOptions, InventoryView, PluginHost};
 use crate::push::{self, PushReport};
-use crate::spool::Spool;
+use crate::spool::{Spool, SpoolError};
+use crate::state::{Outcome, StateFile, now_ms};
 
 /// How to run a scan.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +68,31 @@ pub struct IntegrationReport {
     pub output: Option<PathBuf>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: i64,
+    /// Why no batch was kept, when the spool was full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl IntegrationReport {
+    /// A scan whose batch the spool had no room for.
+    fn skipped(integration: &Integration, why: String) -> Self {
+        Self {
+            name: integration.name.clone(),
+            account: String::new(),
+            regions: integration.regions.clone(),
+            batch_id: String::new(),
+            seq: 0,
+            resources: BTreeMap::new(),
+            discovery_errors: Vec::new(),
+            check_errors: Vec::new(),
+            by_status: BTreeMap::new(),
+            failed_by_severity: BTreeMap::new(),
+            findings: Vec::new(),
+            output: None,
+            duration_ms: 0,
+            skipped: Some(why),
+        }
+    }
 }
 
 /// One finding in the report.
@@ -128,9 +154,12 @@ pub enum ScanError {
     /// Signing or encoding failed.
     #[error("cannot sign the batch: {0}")]
     Sign(#[from] citadel_wire::WireError),
-    /// Spool or output file.
+    /// Output file.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The spool.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
     /// No usable plugins.
     #[error("no usable check packs (*.wasm) in {}{}", .0.display(), .1.iter().map(|f| format!("\n  - {f}")).collect::<String>())]
     NoPlugins(PathBuf, Vec<String>),
@@ -141,7 +170,19 @@ impl From<crate::parts::ResplitError> for ScanError {
         match e {
             crate::parts::ResplitError::Io(e) => Self::Io(e),
             crate::parts::ResplitError::Wire(e) => Self::Sign(e),
+            crate::parts::ResplitError::Spool(e) => Self::Spool(e),
         }
+    }
+}
+
+/// How the plugin host should treat plugins under this configuration.
+pub fn host_options(config: &Config) -> HostOptions {
+    HostOptions {
+        trusted: config.trusted.clone(),
+        allow_unsigned: config.allow_unsigned_plugins,
+        default_limits: config.default_limits,
+        pack_limits: config.pack_limits.clone(),
+        cache_dir: Some(config.state_dir.join("plugin-cache")),
     }
 }
 
@@ -150,7 +191,7 @@ impl From<crate::parts::ResplitError> for ScanError {
 /// unless none is left.
 pub async fn load_plugins(config: &Config) -> Result<(PluginHost, Vec<String>), ScanError> {
     let plugins_dir = config.plugins_dir.clone();
-    let options = config.host_options();
+    let options = host_options(config);
     tokio::task::spawn_blocking(move || -> Result<(PluginHost, Vec<String>), ScanError> {
         let mut host = PluginHost::new(options)?;
         let failures = host.load_dir(&plugins_dir)?;
@@ -164,21 +205,145 @@ pub async fn load_plugins(config: &Config) -> Result<(PluginHost, Vec<String>), 
     .map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
-/// Scan every integration once.
+/// The collector's ingest URL: the configured one, else the one enrollment returned.
+pub fn ingest_url(config: &Config, identity: &Identity) -> String {
+    config
+        .collector_url
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| identity.info.ingest_url.clone())
+}
+
+/// Turn the files the spool quarantined at start-up into incidents for the
+/// next batch.
+pub fn report_quarantined(spool: &Spool, state: &StateFile) {
+    if spool.quarantined().is_empty() {
+        return;
+    }
+    let now = now_ms();
+    state.update(|s| {
+        for q in spool.quarantined() {
+            s.record(
+                "spool_quarantined",
+                now,
+                &format!("{}: {}", q.path.display(), q.reason),
+            );
+        }
+    });
+}
+
+/// Scan every integration once, then push if asked (`scan --once`).
 pub async fn scan_once(
     config: &Config,
     identity: &Identity,
     opts: &ScanOptions,
 ) -> Result<ScanReport, ScanError> {
+    let spool = Spool::open_with(&config.state_dir, config.spool)?;
+    let _lock = spool.lock()?;
+    let state = StateFile::load(&config.state_dir);
+    report_quarantined(&spool, &state);
+    let scanned = scan_to_spool(config, identity, &spool, &state, opts.output.as_deref()).await;
+    record_scan(&state, &scanned);
+    let (integrations, plugin_errors) = scanned?;
+    let push = if opts.push {
+        let report = push::push_spool(identity, &spool, &ingest_url(config, identity)).await?;
+        record_push(&state, &report);
+        Some(report.into())
+    } else {
+        None
+    };
+    Ok(ScanReport {
+        integrations,
+        push,
+        plugin_errors,
+    })
+}
+
+/// Note a scan's outcome in the status file, and queue a failure for the
+/// next batch.
+pub fn record_scan(
+    state: &StateFile,
+    scanned: &Result<(Vec<IntegrationReport>, Vec<String>), ScanError>,
+) {
+    let at = now_ms();
+    state.update(|s| match scanned {
+        Ok((reports, _)) => {
+            let skipped = reports.iter().filter(|r| r.skipped.is_some()).count();
+            let kept = reports.len() - skipped;
+            s.last_scan = Some(Outcome {
+                at,
+                ok: skipped == 0,
+                message: if skipped == 0 {
+                    format!("{kept} batch(es) spooled")
+                } else {
+                    format!("{kept} batch(es) spooled, {skipped} skipped: the spool is full")
+                },
+            });
+        }
+        Err(e) => {
+            let message = e.to_string();
+            s.record("scan_failed", at, &message);
+            s.last_scan = Some(Outcome {
+                at,
+                ok: false,
+                message,
+            });
+        }
+    });
+}
+
+/// Note a push's outcome in the status file.
+pub fn record_push(state: &StateFile, report: &PushReport) {
+    let at = now_ms();
+    state.update(|s| {
+        let answered = !report.delivered.is_empty() || !report.rejected.is_empty();
+        if answered {
+            s.last_contact_at = Some(at);
+        }
+        let mut message = format!(
+            "{} delivered, {} rejected, {} pending",
+            report.delivered.len(),
+            report.rejected.len(),
+            report.pending
+        );
+        if let Some(why) = &report.deferred {
+            message.push_str(": ");
+            message.push_str(why);
+        }
+        s.last_push = Some(Outcome {
+            at,
+            ok: report.deferred.is_none() && report.rejected.is_empty(),
+            message,
+        });
+    });
+}
+
+/// Scan every integration and spool a signed batch for each. A batch that
+/// does not fit in the spool is not kept; a `scan_skipped` incident is queued
+/// instead, for the next batch that fits. Returns the reports and the plugins
+/// that failed to load.
+pub async fn scan_to_spool(
+    config: &Config,
+    identity: &Identity,
+    spool: &Spool,
+    state: &StateFile,
+    output: Option<&Path>,
+) -> Result<(Vec<IntegrationReport>, Vec<String>), ScanError> {
     let (host, load_failures) = load_plugins(config).await?;
     let host = Arc::new(host);
     let wanted = host.required_kinds();
-    let spool = Spool::open(&config.state_dir)?;
 
     let mut reports = Vec::new();
     for (n, integration) in config.integrations.iter().enumerate() {
         let started = now_ms();
         let scan_id = Uuid::now_v7();
+        if let Err(full @ SpoolError::Full { .. }) = spool.check_room(0) {
+            tracing::error!(%scan_id, integration = %integration.name, error = %full, "Scan skipped.");
+            let why = format!("scan of integration {:?} skipped: {full}", integration.name);
+            state.update(|s| s.record("scan_skipped", started, &why));
+            reports.push(IntegrationReport::skipped(integration, why));
+            continue;
+        }
         tracing::info!(%scan_id, integration = %integration.name, "Scan started.");
         let inventory = discovery::discover(integration, &wanted)
             .await
@@ -194,11 +359,12 @@ pub async fn scan_once(
                 .map_err(|e| std::io::Error::other(e.to_string()))?
         };
         let finished = now_ms();
-        // The chain position is given per part, as each is spooled.
-        let mut batch = batch::assemble(
+        let chain = spool.chain()?;
+        let incidents = state.get().for_batch(finished);
+        let batch = batch::assemble(
             &identity.info.agent_id,
-            0,
-            None,
+            chain.seq + 1,
+            chain.prev,
             ScanData {
                 scan_id,
                 integration: &integration.name,
@@ -208,18 +374,52 @@ pub async fn scan_once(
                 results,
                 extra_assets,
                 window: (started, finished),
+                incidents: incidents.clone(),
             },
         );
-        let mut signed = Vec::new();
+        // Parts under `max_batch_bytes`, each given the next place in the
+        // chain as it is spooled. No await between spooling and forgetting
+        // the incidents they carry: a cancelled scan does both or neither.
+        let mut signed: Vec<(Batch, Vec<u8>)> = Vec::new();
+        let mut full = None;
         for part in crate::parts::split(batch.clone(), config.max_batch_bytes) {
-            signed.push(crate::parts::sign_and_spool(identity, &spool, part)?);
+            match crate::parts::sign_and_spool(identity, &spool, part) {
+                Ok(s) => signed.push(s),
+                Err(crate::parts::ResplitError::Spool(e @ SpoolError::Full { .. })) => {
+                    full = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !signed.is_empty() {
+            state.update(|s| s.reported(&incidents));
+        }
+        if let Some(full) = full {
+            tracing::error!(%scan_id, integration = %integration.name, error = %full, kept_parts = signed.len(), "Scan not kept whole.");
+            let why = format!(
+                "scan {scan_id} of integration {:?}: {} part(s) kept, the rest not: {full}",
+                integration.name,
+                signed.len()
+            );
+            state.update(|s| s.record("scan_skipped", finished, &why));
+            if signed.is_empty() {
+                reports.push(IntegrationReport::skipped(integration, why));
+                continue;
+            }
         }
         // The report names the scan's first part.
+        let mut batch = batch;
         (batch.batch_id, batch.seq) = (signed[0].0.batch_id, signed[0].0.seq);
-        let output = match &opts.output {
+        tracing::info!(
+            %scan_id, integration = %integration.name, seq = batch.seq,
+            parts = signed.len(), results = batch.results.len(),
+            "Batch spooled."
+        );
+        let output = match output {
             Some(path) => {
                 let path = if n == 0 {
-                    path.clone()
+                    path.to_path_buf()
                 } else {
                     PathBuf::from(format!("{}-{}", path.display(), n + 1))
                 };
@@ -229,7 +429,7 @@ pub async fn scan_once(
                     } else {
                         PathBuf::from(format!("{}.part{}", path.display(), k + 1))
                     };
-                    crate::spool::write_atomic(&at, bytes)?;
+                    crate::fsutil::write_atomic(&at, bytes)?;
                 }
                 Some(path)
             }
@@ -244,22 +444,7 @@ pub async fn scan_once(
             finished - started,
         ));
     }
-
-    let push = if opts.push {
-        let url = config
-            .collector_url
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_else(|| identity.info.ingest_url.clone());
-        Some(push::push_spool(identity, &spool, &url).await?.into())
-    } else {
-        None
-    };
-    Ok(ScanReport {
-        integrations: reports,
-        push,
-        plugin_errors: load_failures,
-    })
+    Ok((reports, load_failures))
 }
 
 /// Run every check of every plugin. A failed evaluation becomes `error` results
@@ -467,9 +652,6 @@ fn report(
         findings,
         output,
         duration_ms,
+        skipped: None,
     }
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }

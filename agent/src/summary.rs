@@ -14,6 +14,10 @@ pub(crate) fn render(report: &ScanReport) -> String {
         let _ = writeln!(out, "PLUGIN NOT LOADED {e}");
     }
     for i in &report.integrations {
+        if let Some(why) = &i.skipped {
+            let _ = writeln!(out, "SCAN SKIPPED {why}");
+            continue;
+        }
         let _ = writeln!(
             out,
             "Scan of integration {:?}: account {}, regions {} ({} ms)",

@@ -1,6 +1,7 @@
 //! TLS client configurations: the enrollment connection, which trusts the
 //! collector CA only if its SHA-256 matches the fingerprint in the enrollment
-//! token, and the mTLS connection used to push batches.
+//! token, and the mTLS connection used to push batches; and the helpers both
+//! use to describe what a collector or the network said.
 
 use std::sync::Arc;
 
@@ -53,6 +54,37 @@ fn client(config: ClientConfig) -> Result<reqwest::Client, rustls::Error> {
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| rustls::Error::General(e.to_string()))
+}
+
+/// An error with its sources, for transport failures whose cause is nested.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The `error` field of a JSON error reply (with its `code` when the
+/// collector sends one), or the body itself, shortened: a reply is not
+/// trusted to be small.
+pub(crate) fn reply_message(body: &str) -> String {
+    let json = serde_json::from_str::<serde_json::Value>(body).ok();
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+    };
+    let msg = match (field("error"), field("code")) {
+        (Some(e), Some(c)) => format!("{c}: {e}"),
+        (Some(e), None) => e,
+        _ => body.to_string(),
+    };
+    msg.chars().take(500).collect()
 }
 
 #[derive(Debug)]

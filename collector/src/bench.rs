@@ -97,6 +97,7 @@ pub fn synthetic_batch(agent_id: &str, seq: u64, assets: usize, checks: usize) -
         assets: asset_list,
         relationships: Vec::new(),
         results,
+        incidents: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP routes. Two routers, served on two listeners:
-//! - **ingest** (mTLS, client certificate required): `POST /v1/batches`;
+//! - **ingest** (mTLS, client certificate required): `POST /v1/batches`,
+//!   `POST /v1/heartbeat` (the agent is alive with nothing new to send);
 //! - **api** (server-authenticated TLS): `POST /v1/enroll`, `GET /healthz`.
 //!
 //! Errors are JSON `{"error": "…", "code": "…"}`: a human message (bounded,
@@ -126,6 +127,7 @@ impl IntoResponse for ApiError {
 pub fn ingest_router(state: AppState) -> Router {
     Router::new()
         .route("/v1/batches", post(post_batch))
+        .route("/v1/heartbeat", post(post_heartbeat))
         .route("/healthz", get(healthz))
         .fallback(ingest_not_found)
         .method_not_allowed_fallback(ingest_method_not_allowed)
@@ -239,6 +241,13 @@ async fn post_batch(
                 assets = batch.assets.len(), results = summary.results,
                 "Batch received."
             );
+            // Bounded by validation: at most 64 short, printable-escaped lines.
+            for i in &batch.incidents {
+                tracing::warn!(
+                    agent = %peer.agent_id, batch = %batch.batch_id, kind = %i.kind,
+                    at = i.at, message = ?i.message, "Agent reported an incident."
+                );
+            }
             Ok(Json(BatchReply {
                 batch_id: batch.batch_id.to_string(),
                 status: status.into(),
@@ -330,6 +339,47 @@ async fn read_body(
             "the request body could not be read to its end",
         )),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// Reply to `POST /v1/heartbeat`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// The agent the certificate names.
+    pub agent_id: String,
+    /// The contact time recorded, Unix ms.
+    pub seen_at: i64,
+}
+
+/// A heartbeat carries no body: the client certificate is the whole message.
+async fn post_heartbeat(
+    State(state): State<AppState>,
+    Extension(peer): Extension<PeerIdentity>,
+) -> Result<Json<HeartbeatReply>, ApiError> {
+    let peer = peer.0.map_err(|e| ApiError::new(403, "no_identity", e))?;
+    match ingest::heartbeat(&state.store, &peer).await {
+        Ok(seen_at) => {
+            tracing::debug!(agent = %peer.agent_id, "Heartbeat.");
+            Ok(Json(HeartbeatReply {
+                agent_id: peer.agent_id,
+                seen_at,
+            }))
+        }
+        Err(e) => {
+            let code = e.http_status();
+            if code >= 500 {
+                tracing::error!(agent = %peer.agent_id, error = %e, "Heartbeat not recorded.");
+                Err(ApiError::new(
+                    code,
+                    e.code(),
+                    "the collector cannot record heartbeats right now",
+                ))
+            } else {
+                let reply = ApiError::new(code, e.code(), format!("heartbeat refused: {e}"));
+                tracing::warn!(agent = %peer.agent_id, code = e.code(), error = %reply.message, "Heartbeat refused.");
+                Err(reply)
+            }
+        }
     }
 }
 

@@ -129,6 +129,15 @@ pub async fn authorize(store: &Store, peer: &PeerAgent) -> Result<EnrolledAgent,
     Ok(agent)
 }
 
+/// A heartbeat from `peer`: the agent is alive with nothing new to send.
+/// Records the time as its last contact; returns that time (Unix ms).
+pub async fn heartbeat(store: &Store, peer: &PeerAgent) -> Result<i64, IngestError> {
+    let agent = authorize(store, peer).await?;
+    let now = crate::store::now_ms();
+    store.touch_agent(&agent.id, now).await?;
+    Ok(now)
+}
+
 /// Verify and store one batch received from `peer`.
 pub async fn ingest(
     store: &Store,
@@ -203,6 +212,11 @@ fn verify(
     Ok((batch, spans))
 }
 
+/// Most agent incidents one batch may report (the agent keeps no more).
+const MAX_INCIDENTS: usize = 64;
+/// Longest incident message, in bytes.
+const MAX_INCIDENT_MESSAGE: usize = 1000;
+
 /// Internal consistency of a batch whose signature has been verified: the
 /// agent vouches for it, but a buggy or compromised agent must still not be
 /// able to write dangling references.
@@ -218,6 +232,22 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
         && (v.is_empty() || v.len() > 64 || v.chars().any(|c| c.is_control()))
     {
         return bad("agent version must be 1–64 printable characters".into());
+    }
+    if batch.incidents.len() > MAX_INCIDENTS {
+        return bad(format!(
+            "{} incidents in one batch; at most {MAX_INCIDENTS}",
+            batch.incidents.len()
+        ));
+    }
+    for i in &batch.incidents {
+        let kind_ok = !i.kind.is_empty()
+            && i.kind.len() <= 32
+            && i.kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !kind_ok || i.message.len() > MAX_INCIDENT_MESSAGE {
+            return bad(format!(
+                "incident kinds are 1–32 of a–z and '_', messages at most {MAX_INCIDENT_MESSAGE} bytes"
+            ));
+        }
     }
     if batch.parts == 0 || batch.part >= batch.parts {
         return bad(format!(
@@ -291,6 +321,32 @@ mod tests {
     #[test]
     fn example_batch_is_valid() {
         validate(&Batch::example()).unwrap();
+    }
+
+    #[test]
+    fn agent_incidents_are_bounded() {
+        let incident = |kind: &str, message: String| citadel_wire::AgentIncident {
+            kind: kind.into(),
+            at: 1,
+            message,
+        };
+        let mut b = Batch::example();
+        b.incidents = vec![incident("scan_failed", "no credentials".into()); MAX_INCIDENTS];
+        validate(&b).unwrap();
+        b.incidents.push(incident("scan_failed", String::new()));
+        assert!(validate(&b).unwrap_err().to_string().contains("incidents"));
+        for (kind, message) in [
+            ("", String::new()),
+            ("Scan-Failed", String::new()),
+            (&*"x".repeat(33), String::new()),
+            ("scan_failed", "é".repeat(501)),
+        ] {
+            b.incidents = vec![incident(kind, message)];
+            assert!(
+                validate(&b).unwrap_err().to_string().contains("incident"),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

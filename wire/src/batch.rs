@@ -58,6 +58,23 @@ pub struct Batch {
     pub relationships: Vec<Relationship>,
     /// Verdicts.
     pub results: Vec<CheckResult>,
+    /// What went wrong on the agent since its previous batch (failed scans,
+    /// scans skipped because the spool was full, quarantined spool files),
+    /// signed with the batch so that a gap is on the record. Absent when
+    /// nothing did, and in batches from agents before the service loop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<AgentIncident>,
+}
+
+/// One thing that went wrong on the agent, reported in its next batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentIncident {
+    /// What kind: `scan_failed`, `scan_skipped`, `push_failed`, `spool_quarantined`.
+    pub kind: String,
+    /// When it happened, Unix milliseconds.
+    pub at: i64,
+    /// Human explanation.
+    pub message: String,
 }
 
 /// The cloud account and regions a scan covered.
@@ -297,6 +314,7 @@ impl Batch {
                 severity: Severity::Medium,
                 observed_at: 1_767_225_601_000,
             }],
+            incidents: Vec::new(),
         }
     }
 }

@@ -38,7 +38,8 @@ mod cbor;
 mod cose;
 
 pub use batch::{
-    Asset, Batch, CheckInfo, CheckResult, Integration, InventoryList, PluginProvenance,
+    AgentIncident, Asset, Batch, CheckInfo, CheckResult, Integration, InventoryList,
+    PluginProvenance,
     Relationship, Severity, Status,
 };
 pub use cbor::{array_spans, from_canonical_slice, to_canonical_vec};

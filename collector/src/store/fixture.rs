@@ -245,6 +245,7 @@ fn scan(
             })
             .collect(),
         results,
+        incidents: Vec::new(),
     }
 }
 

@@ -348,6 +348,7 @@ impl Fixture {
             assets: asset_list,
             relationships: Vec::new(),
             results,
+            incidents: Vec::new(),
         }
     }
 
