@@ -3,7 +3,7 @@
 //! The file is parsed into [`RawConfig`] (every field documented, unknown keys
 //! rejected) and validated into [`Config`]; all problems are reported at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -43,6 +43,25 @@ pub struct RawConfig {
     /// Evaluation limits: `[limits.default]` for every pack, `[limits.<pack>]` per pack.
     #[serde(default)]
     pub limits: BTreeMap<String, LimitOverrides>,
+    /// What each pack may do: `[plugins]`.
+    #[serde(default)]
+    pub plugins: RawPluginPolicy,
+}
+
+/// `[plugins]`: decisions about packs that the operator, not the packs, makes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPluginPolicy {
+    /// Check id → name of the pack that runs it, for a check id several
+    /// installed packs declare (`owners = { ec2_x = "citadel-pack-ec2-network" }`).
+    /// Without an entry, such a check is run by none of them and reported.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
+    /// Packs allowed to read inventory kinds that may hold secrets (instance
+    /// and launch-template user data). Others never see them, and their
+    /// checks that read them report an error instead of a verdict.
+    #[serde(default)]
+    pub read_secrets: Vec<String>,
 }
 
 /// A trusted plugin publisher.
@@ -103,6 +122,10 @@ pub struct Config {
     pub default_limits: Limits,
     /// Limits by pack name.
     pub pack_limits: BTreeMap<String, Limits>,
+    /// Check id → the pack that runs it.
+    pub owners: BTreeMap<String, String>,
+    /// Packs that may read secret-bearing kinds.
+    pub read_secrets: BTreeSet<String>,
 }
 
 /// A validated integration.
@@ -158,6 +181,8 @@ impl Config {
             default_limits: self.default_limits,
             pack_limits: self.pack_limits.clone(),
             cache_dir: Some(self.state_dir.join("plugin-cache")),
+            owners: self.owners.clone(),
+            read_secrets: self.read_secrets.clone(),
         }
     }
 
@@ -318,10 +343,29 @@ impl Config {
                 Err(e) => problems.push(format!("limits.{pack}: {e}")),
             }
         }
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        for (check, pack) in &raw.plugins.owners {
+            if !name_ok(check) || !name_ok(pack) {
+                problems.push(format!(
+                    "plugins.owners: {check:?} = {pack:?}: check ids and pack names are 1–128 letters, digits, '-', '_' or '.'"
+                ));
+            }
+        }
+        for pack in &raw.plugins.read_secrets {
+            if !name_ok(pack) {
+                problems.push(format!("plugins.read_secrets: {pack:?} is not a pack name"));
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            owners: raw.plugins.owners,
+            read_secrets: raw.plugins.read_secrets.into_iter().collect(),
             trusted,
             allow_unsigned_plugins: raw.allow_unsigned_plugins,
             default_limits,
@@ -411,9 +455,17 @@ mod tests {
             timeout_ms = 2000
             [limits.ec2-network]
             memory_mib = 128
+            [plugins]
+            owners = {{ ec2_x = "pack-a" }}
+            read_secrets = ["citadel-pack-ec2-compute"]
             "#
         ))
         .unwrap();
+        assert_eq!(c.owners["ec2_x"], "pack-a");
+        assert!(c.read_secrets.contains("citadel-pack-ec2-compute"));
+        let options = c.host_options();
+        assert_eq!(options.owners, c.owners);
+        assert_eq!(options.read_secrets, c.read_secrets);
         assert_eq!(c.trusted[0].name, "acme");
         assert!(!c.allow_unsigned_plugins);
         assert_eq!(c.default_limits.timeout, std::time::Duration::from_secs(2));
