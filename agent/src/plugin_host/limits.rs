@@ -169,6 +169,36 @@ impl wasmtime::ResourceLimiter for Limiter {
 mod tests {
     use super::*;
 
+    /// Two memories of 40 MiB each under a 64 MiB cap: the second is refused,
+    /// because the cap is for all of a store's memories together.
+    #[test]
+    fn the_memory_cap_covers_all_memories_together() {
+        let engine = wasmtime::Engine::default();
+        let limits = Limits::default();
+        assert_eq!(limits.memory_bytes, 64 << 20);
+        let pages = (40 << 20) / 65536;
+        let instantiate = |wat: &str| {
+            let module = wasmtime::Module::new(&engine, wat).unwrap();
+            let mut store = wasmtime::Store::new(&engine, Limiter::new(&limits));
+            store.limiter(|l| l);
+            let result = wasmtime::Instance::new(&mut store, &module, &[]).map(|_| ());
+            (result, store.data().memory_refused)
+        };
+        let (one, refused) = instantiate(&format!("(module (memory {pages}))"));
+        assert!(one.is_ok() && !refused, "{one:?}");
+        let (two, refused) =
+            instantiate(&format!("(module (memory {pages}) (memory {pages}))"));
+        assert!(two.is_err() && refused, "{two:?}");
+
+        // Growing one memory is charged by the difference, not the new size twice.
+        let mut limiter = Limiter::new(&limits);
+        use wasmtime::ResourceLimiter;
+        assert!(limiter.memory_growing(0, 30 << 20, None).unwrap());
+        assert!(limiter.memory_growing(30 << 20, 60 << 20, None).unwrap());
+        assert!(!limiter.memory_growing(0, 8 << 20, None).unwrap());
+        assert!(limiter.memory_refused);
+    }
+
     #[test]
     fn overrides_apply_and_are_bounded() {
         let o = LimitOverrides {
