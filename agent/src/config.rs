@@ -346,7 +346,8 @@ impl Config {
         let name_ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= 128
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         };
         for (check, pack) in &raw.plugins.owners {
             if !name_ok(check) || !name_ok(pack) {

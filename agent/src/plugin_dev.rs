@@ -33,14 +33,38 @@ const SDK_DIR: &str = "citadel-plugin-sdk";
 const SDK_FILES: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("../../plugins/sdk/src/lib.rs")),
     ("src/aws.rs", include_str!("../../plugins/sdk/src/aws.rs")),
-    ("src/aws/ec2.rs", include_str!("../../plugins/sdk/src/aws/ec2.rs")),
-    ("src/aws/ip.rs", include_str!("../../plugins/sdk/src/aws/ip.rs")),
-    ("src/aws/routes.rs", include_str!("../../plugins/sdk/src/aws/routes.rs")),
-    ("src/aws/vpc.rs", include_str!("../../plugins/sdk/src/aws/vpc.rs")),
-    ("src/guest.rs", include_str!("../../plugins/sdk/src/guest.rs")),
-    ("src/model.rs", include_str!("../../plugins/sdk/src/model.rs")),
-    ("src/testing.rs", include_str!("../../plugins/sdk/src/testing.rs")),
-    ("wit/check-pack.wit", include_str!("../../wit/check-pack.wit")),
+    (
+        "src/aws/ec2.rs",
+        include_str!("../../plugins/sdk/src/aws/ec2.rs"),
+    ),
+    (
+        "src/aws/ip.rs",
+        include_str!("../../plugins/sdk/src/aws/ip.rs"),
+    ),
+    (
+        "src/aws/routes.rs",
+        include_str!("../../plugins/sdk/src/aws/routes.rs"),
+    ),
+    (
+        "src/aws/vpc.rs",
+        include_str!("../../plugins/sdk/src/aws/vpc.rs"),
+    ),
+    (
+        "src/guest.rs",
+        include_str!("../../plugins/sdk/src/guest.rs"),
+    ),
+    (
+        "src/model.rs",
+        include_str!("../../plugins/sdk/src/model.rs"),
+    ),
+    (
+        "src/testing.rs",
+        include_str!("../../plugins/sdk/src/testing.rs"),
+    ),
+    (
+        "wit/check-pack.wit",
+        include_str!("../../wit/check-pack.wit"),
+    ),
 ];
 
 /// The versions the SDK was built and tested with: a starting `Cargo.lock`
@@ -718,6 +742,9 @@ mod tests {
         assert!(dir.path().join("wit/check-pack.wit").exists());
         let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
         let manifest: toml::Value = toml::from_str(&manifest).unwrap();
-        assert_eq!(manifest["package"]["name"].as_str(), Some("citadel-plugin-sdk"));
+        assert_eq!(
+            manifest["package"]["name"].as_str(),
+            Some("citadel-plugin-sdk")
+        );
     }
 }

@@ -609,7 +609,10 @@ fn log_floods_are_bounded_without_copying() {
         .unwrap();
     let started = Instant::now();
     let findings = host.evaluate(plugin, check, &inventory(&[])).unwrap();
-    println!("20 000 × 1 MiB log lines handled in {:?}", started.elapsed());
+    println!(
+        "20 000 × 1 MiB log lines handled in {:?}",
+        started.elapsed()
+    );
     assert_eq!(findings[0].status_extended, "flooded");
 }
 
@@ -656,9 +659,7 @@ fn user_data_goes_only_to_allowed_packs() {
     assert!(err.to_string().contains("read_secrets"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(
-        !denied
-            .required_kinds()
-            .contains("ec2:instance-user-data"),
+        !denied.required_kinds().contains("ec2:instance-user-data"),
         "user data would be discovered for a pack that may not read it"
     );
 
@@ -670,7 +671,10 @@ fn user_data_goes_only_to_allowed_packs() {
         },
     );
     let findings = run(&allowed).unwrap();
-    assert!(findings[0].status_extended.contains("hunter2"), "{findings:?}");
+    assert!(
+        findings[0].status_extended.contains("hunter2"),
+        "{findings:?}"
+    );
     assert!(allowed.required_kinds().contains("ec2:instance-user-data"));
 }
 

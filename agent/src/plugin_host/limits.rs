@@ -186,8 +186,7 @@ mod tests {
         };
         let (one, refused) = instantiate(&format!("(module (memory {pages}))"));
         assert!(one.is_ok() && !refused, "{one:?}");
-        let (two, refused) =
-            instantiate(&format!("(module (memory {pages}) (memory {pages}))"));
+        let (two, refused) = instantiate(&format!("(module (memory {pages}) (memory {pages}))"));
         assert!(two.is_err() && refused, "{two:?}");
 
         // Growing one memory is charged by the difference, not the new size twice.

@@ -319,7 +319,11 @@ impl PluginHost {
         for (check, owner) in &self.options.owners {
             let declares = |p: &Plugin| p.declared.iter().any(|c| &c.id == check);
             if !self.plugins.iter().any(|p| &p.name == owner && declares(p)) {
-                tracing::warn!(check, owner, "[plugins] owners names a pack that does not provide this check; ignored.");
+                tracing::warn!(
+                    check,
+                    owner,
+                    "[plugins] owners names a pack that does not provide this check; ignored."
+                );
             }
         }
         Ok(failures)
@@ -569,12 +573,7 @@ impl PluginHost {
         self.plugins
             .iter()
             .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
-            .flat_map(|(p, c)| {
-                c.reads
-                    .iter()
-                    .filter(move |k| self.may_read(p, k))
-                    .cloned()
-            })
+            .flat_map(|(p, c)| c.reads.iter().filter(move |k| self.may_read(p, k)).cloned())
             .collect()
     }
 
@@ -702,9 +701,8 @@ impl PluginHost {
         // The epoch deadline stops guest code; this one stops host waits. The
         // small grace lets the epoch trap, the more precise report, win a tie.
         let runtime = self.runtime.as_ref().expect("only None once dropped");
-        let result = runtime.block_on(async {
-            tokio::time::timeout(limits.timeout + 2 * TICK, run).await
-        });
+        let result =
+            runtime.block_on(async { tokio::time::timeout(limits.timeout + 2 * TICK, run).await });
         for (stream, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
             let text = pipe.contents();
             if !text.is_empty() {
@@ -784,4 +782,3 @@ fn truncate(mut s: String) -> String {
     }
     s
 }
-
