@@ -396,3 +396,44 @@ pub(super) fn prefix(s: &str, max: usize) -> String {
     }
     format!("{}…", &s[..cut])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn refused(r: wasmtime::Result<()>) -> String {
+        match r.unwrap_err().downcast::<Refused>().unwrap() {
+            Refused::Output(m) => m,
+            Refused::Timeout => "timeout".into(),
+        }
+    }
+
+    /// What every lift of `Text`/`List` goes through, before any copy.
+    #[test]
+    fn charges_are_checked_before_copying() {
+        let later = Instant::now() + Duration::from_secs(60);
+        // No budget entered: lifting is refused, never unbounded.
+        assert!(refused(charge(1, true)).contains("outside a budget"));
+
+        let guard = Budget::new(100, 40, later).enter();
+        charge(40, true).unwrap();
+        assert!(refused(charge(41, true)).contains("longer than the limit of 40"));
+        charge(50, false).unwrap();
+        // 90 of 100 used: the next 11 bytes are over, whatever their kind.
+        assert!(refused(charge(11, false)).contains("larger than the limit of 100"));
+        charge(10, true).unwrap();
+        drop(guard);
+        assert!(refused(charge(0, false)).contains("outside a budget"));
+
+        let _guard = Budget::new(100, 40, Instant::now() - Duration::from_millis(1)).enter();
+        assert_eq!(refused(charge(1, true)), "timeout");
+    }
+
+    #[test]
+    fn prefix_cuts_at_a_character_boundary() {
+        assert_eq!(prefix("short", 10), "short");
+        assert_eq!(prefix("ééé", 3), "é…");
+    }
+}
