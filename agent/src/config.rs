@@ -3,7 +3,7 @@
 //! The file is parsed into [`RawConfig`] (every field documented, unknown keys
 //! rejected) and validated into [`Config`]; all problems are reported at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -56,6 +56,25 @@ pub struct RawConfig {
     /// How much the spool may hold while the collector is away.
     #[serde(default)]
     pub spool: RawSpool,
+    /// What each pack may do: `[plugins]`.
+    #[serde(default)]
+    pub plugins: RawPluginPolicy,
+}
+
+/// `[plugins]`: decisions about packs that the operator, not the packs, makes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPluginPolicy {
+    /// Check id → name of the pack that runs it, for a check id several
+    /// installed packs declare (`owners = { ec2_x = "citadel-pack-ec2-network" }`).
+    /// Without an entry, such a check is run by none of them and reported.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
+    /// Packs allowed to read inventory kinds that may hold secrets (instance
+    /// and launch-template user data). Others never see them, and their
+    /// checks that read them report an error instead of a verdict.
+    #[serde(default)]
+    pub read_secrets: Vec<String>,
 }
 
 /// `[service]`: the schedule of `citadel-agent run`. Every key is optional.
@@ -225,6 +244,10 @@ pub struct Config {
     pub service: Service,
     /// Bounds of the spool.
     pub spool: SpoolLimits,
+    /// Check id → the pack that runs it.
+    pub owners: BTreeMap<String, String>,
+    /// Packs that may read secret-bearing kinds.
+    pub read_secrets: BTreeSet<String>,
 }
 
 /// A validated integration.
@@ -439,6 +462,24 @@ impl Config {
         }
         let service = raw.service.validate(&mut problems);
         let spool = raw.spool.validate(&mut problems);
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        for (check, pack) in &raw.plugins.owners {
+            if !name_ok(check) || !name_ok(pack) {
+                problems.push(format!(
+                    "plugins.owners: {check:?} = {pack:?}: check ids and pack names are 1–128 letters, digits, '-', '_' or '.'"
+                ));
+            }
+        }
+        for pack in &raw.plugins.read_secrets {
+            if !name_ok(pack) {
+                problems.push(format!("plugins.read_secrets: {pack:?} is not a pack name"));
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -446,6 +487,8 @@ impl Config {
             max_batch_bytes,
             service,
             spool,
+            owners: raw.plugins.owners,
+            read_secrets: raw.plugins.read_secrets.into_iter().collect(),
             trusted,
             allow_unsigned_plugins: raw.allow_unsigned_plugins,
             default_limits,
@@ -566,9 +609,17 @@ mod tests {
             timeout_ms = 2000
             [limits.ec2-network]
             memory_mib = 128
+            [plugins]
+            owners = {{ ec2_x = "pack-a" }}
+            read_secrets = ["citadel-pack-ec2-compute"]
             "#
         ))
         .unwrap();
+        assert_eq!(c.owners["ec2_x"], "pack-a");
+        assert!(c.read_secrets.contains("citadel-pack-ec2-compute"));
+        let options = crate::scan::host_options(&c);
+        assert_eq!(options.owners, c.owners);
+        assert_eq!(options.read_secrets, c.read_secrets);
         assert_eq!(c.trusted[0].name, "acme");
         assert!(!c.allow_unsigned_plugins);
         assert_eq!(c.default_limits.timeout, std::time::Duration::from_secs(2));

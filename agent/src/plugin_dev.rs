@@ -24,7 +24,81 @@ const FIXTURE_REGION: &str = "us-east-1";
 
 // ---------------------------------------------------------------- new
 
-/// Scaffold a pack crate named `name` in `dir`.
+/// Where `plugin new` puts its copy of the SDK, inside the new pack.
+const SDK_DIR: &str = "citadel-plugin-sdk";
+
+/// The SDK's sources and the ABI, built into the agent so `plugin new` can
+/// give a pack a working SDK without any registry: the SDK is not published.
+/// (`sdk_sources_are_all_embedded` keeps this list complete.)
+const SDK_FILES: &[(&str, &str)] = &[
+    ("src/lib.rs", include_str!("../../plugins/sdk/src/lib.rs")),
+    ("src/aws.rs", include_str!("../../plugins/sdk/src/aws.rs")),
+    (
+        "src/aws/ec2.rs",
+        include_str!("../../plugins/sdk/src/aws/ec2.rs"),
+    ),
+    (
+        "src/aws/ip.rs",
+        include_str!("../../plugins/sdk/src/aws/ip.rs"),
+    ),
+    (
+        "src/aws/routes.rs",
+        include_str!("../../plugins/sdk/src/aws/routes.rs"),
+    ),
+    (
+        "src/aws/vpc.rs",
+        include_str!("../../plugins/sdk/src/aws/vpc.rs"),
+    ),
+    (
+        "src/guest.rs",
+        include_str!("../../plugins/sdk/src/guest.rs"),
+    ),
+    (
+        "src/model.rs",
+        include_str!("../../plugins/sdk/src/model.rs"),
+    ),
+    (
+        "src/testing.rs",
+        include_str!("../../plugins/sdk/src/testing.rs"),
+    ),
+    (
+        "wit/check-pack.wit",
+        include_str!("../../wit/check-pack.wit"),
+    ),
+];
+
+/// The versions the SDK was built and tested with: a starting `Cargo.lock`
+/// for new packs (cargo drops the entries they do not use), so their first
+/// build resolves offline from crates already in the local cache.
+const LOCKFILE: &str = include_str!("../../Cargo.lock");
+
+/// Write the embedded SDK into `dir`.
+fn write_sdk(dir: &Path) -> anyhow::Result<()> {
+    for (path, text) in SDK_FILES {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // In the repository the WIT lives two levels up; here, next to the SDK.
+        let text = if *path == "src/guest.rs" {
+            text.replace("path: \"../../wit\"", "path: \"wit\"")
+        } else {
+            text.to_string()
+        };
+        std::fs::write(target, text)?;
+    }
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            include_str!("plugin_dev/template/sdk-Cargo.toml.in"),
+            version = env!("CARGO_PKG_VERSION")
+        ),
+    )?;
+    Ok(())
+}
+
+/// Scaffold a pack crate named `name` in `dir`. Without `sdk_path` the pack
+/// gets its own copy of the SDK (in `citadel-plugin-sdk/`, a path dependency).
 pub fn new_pack(name: &str, dir: &Path, sdk_path: Option<&Path>) -> anyhow::Result<()> {
     if name.is_empty()
         || !name
@@ -42,7 +116,11 @@ pub fn new_pack(name: &str, dir: &Path, sdk_path: Option<&Path>) -> anyhow::Resu
                 std::fs::canonicalize(p).with_context(|| format!("SDK path {}", p.display()))?;
             format!("{{ path = {:?} }}", p.display().to_string())
         }
-        None => "\"0.1\"".to_string(),
+        None => {
+            write_sdk(&dir.join(SDK_DIR))?;
+            std::fs::write(dir.join("Cargo.lock"), LOCKFILE)?;
+            format!("{{ path = {SDK_DIR:?} }}")
+        }
     };
     let check_id = format!("{}_volume_has_owner_tag", name.replace('-', "_"));
     std::fs::create_dir_all(dir.join("src"))?;
@@ -623,4 +701,50 @@ pub fn bench(component: &Path, resources: usize, iterations: usize) -> anyhow::R
         println!("  ERROR {e}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files_under(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap();
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+
+    /// A file added to the SDK must be added to `SDK_FILES`, or new packs
+    /// would get an SDK that does not build.
+    #[test]
+    fn sdk_sources_are_all_embedded() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk");
+        let mut on_disk = Vec::new();
+        files_under(&sdk, &sdk.join("src"), &mut on_disk);
+        on_disk.push("wit/check-pack.wit".into());
+        on_disk.sort();
+        let mut embedded: Vec<String> = SDK_FILES.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn the_embedded_sdk_finds_its_wit() {
+        let dir = tempfile::tempdir().unwrap();
+        write_sdk(dir.path()).unwrap();
+        let guest = std::fs::read_to_string(dir.path().join("src/guest.rs")).unwrap();
+        assert!(guest.contains("path: \"wit\""), "{guest}");
+        assert!(dir.path().join("wit/check-pack.wit").exists());
+        let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+        let manifest: toml::Value = toml::from_str(&manifest).unwrap();
+        assert_eq!(
+            manifest["package"]["name"].as_str(),
+            Some("citadel-plugin-sdk")
+        );
+    }
 }

@@ -183,6 +183,8 @@ pub fn host_options(config: &Config) -> HostOptions {
         default_limits: config.default_limits,
         pack_limits: config.pack_limits.clone(),
         cache_dir: Some(config.state_dir.join("plugin-cache")),
+        owners: config.owners.clone(),
+        read_secrets: config.read_secrets.clone(),
     }
 }
 

@@ -318,7 +318,7 @@ impl Agent {
         std::fs::write(
             &config,
             format!(
-                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n{integration}\n\n[[trusted_publisher]]\nname = \"citadel\"\nkey = \"{publisher}\"\n",
+                "plugins_dir = \"plugins\"\n\n[[integration]]\nname = \"demo\"\nregions = [{}]\nendpoint = \"{moto_endpoint}\"\n{integration}\n\n[[trusted_publisher]]\nname = \"citadel\"\nkey = \"{publisher}\"\n\n[plugins]\nread_secrets = [\"citadel-pack-ec2-compute\"]\n",
                 regions.join(", ")
             ),
         )?;

@@ -241,3 +241,34 @@ fn scaffold_build_test_sign_inspect() {
         text(&out)
     );
 }
+
+/// A new author has no SDK checkout: `plugin new` without `--sdk-path` gives
+/// the pack its own copy of the SDK, and `cargo test` in it passes, offline,
+/// from the crates already in the local cache.
+#[test]
+fn scaffold_without_sdk_path_builds_and_tests() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let out = agent(&["plugin", "new", "solo-pack"], w);
+    assert!(out.status.success(), "{}", text(&out));
+    let pack = w.join("solo-pack");
+    let manifest = std::fs::read_to_string(pack.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("citadel-plugin-sdk = { path = \"citadel-plugin-sdk\" }"),
+        "{manifest}"
+    );
+    assert!(pack.join("citadel-plugin-sdk/wit/check-pack.wit").exists());
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["test", "--offline"])
+        .current_dir(&pack)
+        .env(
+            "CARGO_TARGET_DIR",
+            bin_dir().parent().unwrap().join("plugin-scaffold"),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("test result: ok"), "{}", text(&out));
+}

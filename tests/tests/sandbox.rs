@@ -72,12 +72,30 @@ fn plugins_dir(files: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// The check id both the hostile pack and the ec2-network pack declare.
+const CLAIMED: &str = "ec2_ebs_volume_encryption";
+
+/// The ec2-network pack owns the check both packs declare.
+fn owners(pack: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(CLAIMED.to_string(), pack.to_string())])
+}
+
 fn host(dir: &Path, limits: Limits) -> PluginHost {
+    host_with(
+        dir,
+        HostOptions {
+            default_limits: limits,
+            ..Default::default()
+        },
+    )
+}
+
+fn host_with(dir: &Path, options: HostOptions) -> PluginHost {
     let mut host = PluginHost::new(HostOptions {
         allow_unsigned: true,
-        default_limits: limits,
         cache_dir: Some(dir.join("cache")),
-        ..Default::default()
+        owners: owners("citadel-pack-ec2-network"),
+        ..options
     })
     .unwrap();
     let failures = host.load_dir(dir).unwrap();
@@ -134,11 +152,11 @@ fn attack(check_id: &str, limits: Limits, config: &[(&str, &str)]) -> (PluginErr
         vec![
             (
                 "arn:aws:ec2:us-east-1:123456789012:volume/vol-plain".into(),
-                "Status::Fail".into()
+                "Fail".into()
             ),
             (
                 "arn:aws:ec2:us-east-1:123456789012:volume/vol-secret".into(),
-                "Status::Pass".into()
+                "Pass".into()
             ),
         ]
     );
@@ -450,6 +468,7 @@ fn pack_limits_are_resolved_by_name() {
     let mut host = PluginHost::new(HostOptions {
         allow_unsigned: true,
         pack_limits,
+        owners: owners("citadel-pack-ec2-network"),
         ..Default::default()
     })
     .unwrap();
@@ -531,4 +550,195 @@ fn check_reading_an_undiscoverable_kind_gets_an_error_per_region() {
         .collect();
     assert_eq!(fine.len(), 1, "{results:?}");
     assert_eq!(fine[0].status, citadel_wire::Status::Pass);
+}
+
+/// A plugin blocked in a host call (`std::thread::sleep` is a WASI
+/// monotonic-clock poll) is stopped at its deadline, not after 30 s.
+#[test]
+fn sleeping_in_a_host_call_is_stopped_at_the_deadline() {
+    let (err, took) = attack("hostile_sleep", quick(), &[]);
+    println!("hostile_sleep (30 s) under a 300 ms limit stopped after {took:?}");
+    assert!(
+        matches!(err, PluginError::Timeout(d) if d == Duration::from_millis(300)),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+}
+
+/// Output is bounded in host memory before it is copied: a pack whose
+/// findings together exceed `max_output_mib` is refused, with no findings kept.
+#[test]
+fn output_over_the_host_memory_budget_is_refused_before_copying() {
+    let limits = LimitOverrides {
+        max_output_mib: Some(1),
+        timeout_ms: Some(5000),
+        ..Default::default()
+    }
+    .apply(Limits::default())
+    .unwrap();
+    // 200 000 findings: far under max_findings, far over 1 MiB once copied.
+    let (err, _) = attack("hostile_many_findings", limits, &[]);
+    assert!(matches!(err, PluginError::Output(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("output larger than the limit of 1048576 bytes"),
+        "{err}"
+    );
+    // A single string over max_text_bytes is refused by its length, uncopied.
+    let (err, _) = attack("hostile_giant_output", quick(), &[]);
+    assert!(err.to_string().contains("longer than the limit"), "{err}");
+}
+
+/// 20 000 log lines of 1 MiB each: the host keeps a bounded prefix of a
+/// bounded number of them and copies nothing past the limits, so the check
+/// finishes well within a deadline that copying 20 GB would blow.
+#[test]
+fn log_floods_are_bounded_without_copying() {
+    let dir = plugins_dir(&[HOSTILE_FILE]);
+    let limits = LimitOverrides {
+        timeout_ms: Some(3000),
+        ..Default::default()
+    }
+    .apply(Limits::default())
+    .unwrap();
+    let host = host(dir.path(), limits);
+    let plugin = &host.plugins()[0];
+    let check = plugin
+        .checks
+        .iter()
+        .find(|c| c.id == "hostile_log_flood")
+        .unwrap();
+    let started = Instant::now();
+    let findings = host.evaluate(plugin, check, &inventory(&[])).unwrap();
+    println!(
+        "20 000 × 1 MiB log lines handled in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(findings[0].status_extended, "flooded");
+}
+
+fn user_data_inventory() -> Arc<InventoryView> {
+    let mut resources = vec![resource(
+        "ec2:vpc",
+        "vpc-1",
+        serde_json::json!({"VpcId": "vpc-1"}),
+    )];
+    let mut secret = resource(
+        "ec2:instance",
+        "i-1",
+        serde_json::json!({"UserData": "export AWS_SECRET_ACCESS_KEY=hunter2"}),
+    );
+    secret.kind = "ec2:instance-user-data".into();
+    resources.push(secret);
+    Arc::new(InventoryView::from_resources(resources, BTreeMap::new()))
+}
+
+/// Instance user data may hold secrets: a pack the operator did not list in
+/// `read_secrets` never sees it (the check is refused, and the kind is not
+/// even discovered for it); a listed pack does.
+#[test]
+fn user_data_goes_only_to_allowed_packs() {
+    let dir = plugins_dir(&[HOSTILE_FILE, PACK_FILE]);
+    let view = user_data_inventory();
+    let run = |host: &PluginHost| {
+        let plugin = host
+            .plugins()
+            .iter()
+            .find(|p| p.name == "citadel-test-hostile")
+            .unwrap();
+        let check = plugin
+            .checks
+            .iter()
+            .find(|c| c.id == "hostile_user_data")
+            .unwrap();
+        host.evaluate(plugin, check, &view)
+    };
+
+    let denied = host_with(dir.path(), HostOptions::default());
+    let err = run(&denied).expect_err("not allowed");
+    assert!(matches!(err, PluginError::Denied(_)), "{err}");
+    assert!(err.to_string().contains("read_secrets"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(
+        !denied.required_kinds().contains("ec2:instance-user-data"),
+        "user data would be discovered for a pack that may not read it"
+    );
+
+    let allowed = host_with(
+        dir.path(),
+        HostOptions {
+            read_secrets: ["citadel-test-hostile".to_string()].into(),
+            ..Default::default()
+        },
+    );
+    let findings = run(&allowed).unwrap();
+    assert!(
+        findings[0].status_extended.contains("hunter2"),
+        "{findings:?}"
+    );
+    assert!(allowed.required_kinds().contains("ec2:instance-user-data"));
+}
+
+fn runner_of(host: &PluginHost, check: &str) -> Vec<String> {
+    host.plugins()
+        .iter()
+        .filter(|p| p.checks.iter().any(|c| c.id == check))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// Two packs declare one check id. Without an owner in the configuration
+/// neither runs it (reported, the packs' other checks still load), whatever
+/// the file names; with one, that pack runs it, whatever the file names.
+#[test]
+fn the_configured_owner_runs_a_check_two_packs_declare() {
+    // Both load orders: the hostile pack's file sorts first, then last.
+    for hostile_file in ["a-hostile.wasm", "z-hostile.wasm"] {
+        let dir = plugins_dir(&[PACK_FILE]);
+        std::fs::copy(
+            plugins_build_dir().join(HOSTILE_FILE),
+            dir.path().join(hostile_file),
+        )
+        .unwrap();
+        let load = |owners: BTreeMap<String, String>| {
+            let mut host = PluginHost::new(HostOptions {
+                allow_unsigned: true,
+                owners,
+                ..Default::default()
+            })
+            .unwrap();
+            let failures = host.load_dir(dir.path()).unwrap();
+            (host, failures)
+        };
+
+        let (host, failures) = load(BTreeMap::new());
+        assert_eq!(host.plugins().len(), 2, "{hostile_file}: {failures:?}");
+        assert!(runner_of(&host, CLAIMED).is_empty(), "{hostile_file}");
+        let [failure] = &failures[..] else {
+            panic!("{hostile_file}: {failures:?}")
+        };
+        assert!(
+            matches!(&failure.error, PluginError::Contested { check, packs }
+                if check == CLAIMED && packs.len() == 2),
+            "{}",
+            failure.error
+        );
+        assert!(failure.error.to_string().contains("[plugins] owners"));
+        // Every other check of both packs still runs.
+        assert!(!runner_of(&host, "ec2_instance_public_ip").is_empty());
+        assert!(!runner_of(&host, "well_behaved").is_empty());
+
+        for owner in ["citadel-test-hostile", "citadel-pack-ec2-network"] {
+            let (host, failures) = load(owners(owner));
+            assert!(failures.is_empty(), "{hostile_file}: {failures:?}");
+            assert_eq!(runner_of(&host, CLAIMED), [owner], "{hostile_file}");
+            let plugin = host.plugins().iter().find(|p| p.name == owner).unwrap();
+            let check = plugin.checks.iter().find(|c| c.id == CLAIMED).unwrap();
+            let findings = host.evaluate(plugin, check, &inventory(&[])).unwrap();
+            let hostile_claim = findings
+                .iter()
+                .any(|f| f.status_extended == "the hostile pack's claim");
+            assert_eq!(hostile_claim, owner == "citadel-test-hostile");
+        }
+    }
 }

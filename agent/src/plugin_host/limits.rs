@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_findings: usize,
     /// Longest string accepted from the plugin (status texts, names, ids).
     pub max_text_bytes: usize,
+    /// Host memory one evaluation's output may take once copied out of the
+    /// plugin (findings, check metadata); checked before each copy.
+    pub max_output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
             fuel: 50_000_000_000,
             max_findings: 1_000_000,
             max_text_bytes: 16 << 10,
+            max_output_bytes: 256 << 20,
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct LimitOverrides {
     pub max_findings: Option<u64>,
     /// Longest accepted string, in bytes.
     pub max_text_bytes: Option<u64>,
+    /// Host memory for one evaluation's output, in MiB.
+    pub max_output_mib: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -84,14 +90,26 @@ impl LimitOverrides {
             }
             l.max_text_bytes = n as usize;
         }
+        if let Some(m) = self.max_output_mib {
+            if !(1..=4096).contains(&m) {
+                return Err(format!("max_output_mib = {m}: must be 1–4096"));
+            }
+            l.max_output_bytes = (m as usize) << 20;
+        }
         Ok(l)
     }
 }
 
 /// Enforces memory and table caps for one store and remembers refusals.
+///
+/// The memory cap is for the store as a whole: a component may hold several
+/// core instances, each with memories of its own, and every growth is charged
+/// against the sum of all of them, so sixteen memories do not get sixteen caps.
 #[derive(Debug)]
 pub struct Limiter {
     memory_bytes: usize,
+    /// Bytes of linear memory the store's memories hold together.
+    total: usize,
     /// Set when a memory growth was refused.
     pub memory_refused: bool,
 }
@@ -101,6 +119,7 @@ impl Limiter {
     pub fn new(limits: &Limits) -> Self {
         Self {
             memory_bytes: limits.memory_bytes,
+            total: 0,
             memory_refused: false,
         }
     }
@@ -112,14 +131,17 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        // `current` is this memory's share of `total` (0 when it is created).
+        let total = (self.total - current.min(self.total)).saturating_add(desired);
+        if total > self.memory_bytes {
             self.memory_refused = true;
             return Ok(false);
         }
+        self.total = total;
         Ok(true)
     }
 
@@ -146,6 +168,35 @@ impl wasmtime::ResourceLimiter for Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two memories of 40 MiB each under a 64 MiB cap: the second is refused,
+    /// because the cap is for all of a store's memories together.
+    #[test]
+    fn the_memory_cap_covers_all_memories_together() {
+        let engine = wasmtime::Engine::default();
+        let limits = Limits::default();
+        assert_eq!(limits.memory_bytes, 64 << 20);
+        let pages = (40 << 20) / 65536;
+        let instantiate = |wat: &str| {
+            let module = wasmtime::Module::new(&engine, wat).unwrap();
+            let mut store = wasmtime::Store::new(&engine, Limiter::new(&limits));
+            store.limiter(|l| l);
+            let result = wasmtime::Instance::new(&mut store, &module, &[]).map(|_| ());
+            (result, store.data().memory_refused)
+        };
+        let (one, refused) = instantiate(&format!("(module (memory {pages}))"));
+        assert!(one.is_ok() && !refused, "{one:?}");
+        let (two, refused) = instantiate(&format!("(module (memory {pages}) (memory {pages}))"));
+        assert!(two.is_err() && refused, "{two:?}");
+
+        // Growing one memory is charged by the difference, not the new size twice.
+        let mut limiter = Limiter::new(&limits);
+        use wasmtime::ResourceLimiter;
+        assert!(limiter.memory_growing(0, 30 << 20, None).unwrap());
+        assert!(limiter.memory_growing(30 << 20, 60 << 20, None).unwrap());
+        assert!(!limiter.memory_growing(0, 8 << 20, None).unwrap());
+        assert!(limiter.memory_refused);
+    }
 
     #[test]
     fn overrides_apply_and_are_bounded() {

@@ -3,8 +3,21 @@
 //! One [`Engine`] per host. Each component is verified (publisher signature,
 //! see [`trust`]), compiled once (and cached on disk, see [`cache`]) and
 //! pre-linked ([`InstancePre`]); every evaluation gets a fresh [`Store`] with
-//! the pack's [`Limits`]: memory, wall clock (epoch interruption), fuel, and
-//! the size of what crosses the boundary.
+//! the pack's [`Limits`]: memory (all of the component's memories together),
+//! wall clock, fuel, and the size of what crosses the boundary, checked before
+//! the host copies it (see [`abi`]).
+//!
+//! The deadline holds for everything done on a plugin's behalf. Guest code is
+//! interrupted by epoch ticks; host calls that wait (a WASI sleep or poll) run
+//! as async host functions, and the whole evaluation is a future under a
+//! timeout on the host's own single-threaded runtime, so a plugin blocked in
+//! `std::thread::sleep` is dropped at its deadline like one spinning in a loop.
+//!
+//! Which pack runs a check id two packs declare is the operator's choice
+//! ([`HostOptions::owners`]); without one, neither runs it and the conflict
+//! is reported, so the outcome never depends on file names. Kinds that hold
+//! secrets ([`SECRET_KINDS`]) are served only to packs listed in
+//! [`HostOptions::read_secrets`].
 //!
 //! What a plugin can reach: the `inventory` and `log` imports of `wit/`, and
 //! the WASI interfaces the Rust standard library links against, backed by
@@ -17,35 +30,41 @@
 //!
 //! [`InstancePre`]: wasmtime::component::InstancePre
 
+mod abi;
 pub mod cache;
+mod inventory;
 pub mod limits;
+mod state;
 pub mod trust;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::HostWallClock;
+use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use crate::discovery::Resource;
+use abi::{Budget, List, RawCheckInfo, RawEvaluation, RawPackInfo, Refused};
+pub use abi::{CheckInfo, Finding, HostResource, Severity, Status};
+pub use inventory::InventoryView;
 use limits::Limiter;
 pub use limits::{LimitOverrides, Limits};
+use state::HostState;
 pub use trust::{Publisher, Signer, TrustError};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "check-pack",
-        path: "../wit",
-    });
-}
-
-use bindings::citadel::checks::{inventory, log, types};
+/// Inventory kinds whose documents may hold secrets (user data scripts):
+/// served only to packs the operator lists in [`HostOptions::read_secrets`],
+/// and not discovered at all when no loaded pack may read them.
+pub const SECRET_KINDS: &[&str] = &[
+    crate::discovery::INSTANCE_USER_DATA,
+    crate::discovery::LAUNCH_TEMPLATE_USER_DATA,
+];
 
 /// Epoch tick period; deadlines are counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
@@ -57,6 +76,13 @@ const MAX_CHECKS: usize = 10_000;
 const PIPE_CAPACITY: usize = 64 << 10;
 /// Native stack available to wasm code.
 const MAX_WASM_STACK: usize = 512 << 10;
+/// Host memory a pack's name, version and check list may take.
+const MAX_CHECKS_BYTES: usize = 64 << 20;
+/// Longest string in a pack's check list.
+const MAX_CHECK_TEXT: usize = 64 << 10;
+/// Most kinds one check may read, and most requirement ids it may map to.
+const MAX_READS: usize = 64;
+const MAX_REQUIREMENTS: usize = 4096;
 
 /// Why a plugin or one of its evaluations failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,15 +129,21 @@ pub enum PluginError {
     /// The output broke the boundary's rules (sizes, unknown resources).
     #[error("rejected output: {0}")]
     Output(String),
+    /// The check reads a kind its pack may not read.
+    #[error("denied: {0}")]
+    Denied(String),
+    /// Several packs declare a check and no owner is configured: none runs it.
+    #[error(
+        "check {check} is declared by {}; none runs it until [plugins] owners names one",
+        packs.join(" and ")
+    )]
+    Contested {
+        /// The check id.
+        check: String,
+        /// Packs declaring it.
+        packs: Vec<String>,
+    },
 }
-
-/// Static metadata of one check, as the plugin declared it.
-pub type CheckInfo = types::CheckInfo;
-/// One verdict, as the plugin returned it (validated).
-pub type Finding = types::Finding;
-/// A resource as plugins receive it.
-pub type HostResource = types::Resource;
-pub use types::{Severity, Status};
 
 /// How the host treats plugins.
 #[derive(Debug, Clone, Default)]
@@ -127,6 +159,10 @@ pub struct HostOptions {
     pub pack_limits: BTreeMap<String, Limits>,
     /// Where compiled components are cached; none disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Check id → the pack that runs it, for ids several packs declare.
+    pub owners: BTreeMap<String, String>,
+    /// Packs that may read [`SECRET_KINDS`].
+    pub read_secrets: BTreeSet<String>,
 }
 
 /// A loaded check pack.
@@ -141,11 +177,13 @@ pub struct Plugin {
     pub signer: Option<Signer>,
     /// Where it was loaded from.
     pub path: PathBuf,
-    /// Checks it provides.
+    /// Checks it runs: those it declares, less those another pack owns.
     pub checks: Vec<CheckInfo>,
     /// Limits of its evaluations.
     pub limits: Limits,
-    pre: bindings::CheckPackPre<HostState>,
+    /// Every check it declares.
+    declared: Vec<CheckInfo>,
+    pre: InstancePre<HostState>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -176,11 +214,18 @@ pub struct PluginHost {
     cache: Option<cache::Cache>,
     plugins: Vec<Plugin>,
     stop_ticker: Arc<AtomicBool>,
+    /// Drives evaluations (timers of WASI sleeps, the deadline). Only `None`
+    /// once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for PluginHost {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
+        // Hosts are dropped from async code too, where a blocking shutdown panics.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -201,9 +246,12 @@ impl PluginHost {
         config.max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config).map_err(setup_error)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup_error)?;
-        bindings::CheckPack::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(setup_error)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup_error)?;
+        state::add_to_linker(&mut linker).map_err(setup_error)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| setup_error(format!("cannot start the plugin runtime: {e}")))?;
         let cache = match &options.cache_dir {
             Some(dir) => match cache::Cache::open(dir, &engine) {
                 Ok(c) => Some(c),
@@ -233,11 +281,15 @@ impl PluginHost {
             cache,
             plugins: Vec::new(),
             stop_ticker,
+            runtime: Some(runtime),
         })
     }
 
-    /// Load every `*.wasm` in `dir`, in name order. A component that cannot
-    /// be loaded is skipped and reported; the others still load.
+    /// Load every `*.wasm` in `dir`. A component that cannot be loaded is
+    /// skipped and reported; the others still load. Check ids claimed by
+    /// several packs without a configured owner are reported too (none of
+    /// those packs runs them), as are owners naming a pack that does not
+    /// declare the check.
     pub fn load_dir(&mut self, dir: &Path) -> Result<Vec<LoadFailure>, PluginError> {
         let read = |source| PluginError::Read {
             path: dir.into(),
@@ -254,6 +306,24 @@ impl PluginHost {
             if let Err(error) = self.load(&path) {
                 tracing::error!(plugin = %path.display(), %error, "Plugin not loaded.");
                 failures.push(LoadFailure { path, error });
+            }
+        }
+        for (check, packs) in self.contested() {
+            let error = PluginError::Contested { check, packs };
+            tracing::error!(%error, "Check not run.");
+            failures.push(LoadFailure {
+                path: dir.into(),
+                error,
+            });
+        }
+        for (check, owner) in &self.options.owners {
+            let declares = |p: &Plugin| p.declared.iter().any(|c| &c.id == check);
+            if !self.plugins.iter().any(|p| &p.name == owner && declares(p)) {
+                tracing::warn!(
+                    check,
+                    owner,
+                    "[plugins] owners names a pack that does not provide this check; ignored."
+                );
             }
         }
         Ok(failures)
@@ -333,31 +403,41 @@ impl PluginHost {
             }
         };
         let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
-        let pre = bindings::CheckPackPre::new(pre).map_err(load_err)?;
-        let mut plugin = Plugin {
-            name: String::new(),
-            version: String::new(),
-            sha256,
-            signer,
-            path: path.into(),
-            checks: Vec::new(),
-            limits: self.options.default_limits,
-            pre,
-        };
+        let limits = self.options.default_limits;
         let (info, checks) = self
-            .call(&plugin, BTreeSet::new(), Arc::default(), |pack, store| {
-                Ok((pack.call_info(&mut *store)?, pack.call_checks(store)?))
-            })
+            .call(
+                &pre,
+                "",
+                &limits,
+                BTreeSet::new(),
+                Arc::default(),
+                async |store, instance, deadline| {
+                    let _budget = Budget::new(MAX_CHECKS_BYTES, MAX_CHECK_TEXT, deadline).enter();
+                    let info = instance
+                        .get_typed_func::<(), (RawPackInfo,)>(&mut *store, "info")?
+                        .call_async(&mut *store, ())
+                        .await?
+                        .0;
+                    let checks = instance
+                        .get_typed_func::<(), (List<RawCheckInfo>,)>(&mut *store, "checks")?
+                        .call_async(&mut *store, ())
+                        .await?
+                        .0;
+                    Ok((info, checks))
+                },
+            )
             .map_err(|e| PluginError::Load {
                 path: path.into(),
                 message: format!("listing checks failed: {e}"),
             })?;
+        let (name, version) = (info.name.0, info.version.0);
+        let checks: Vec<CheckInfo> = checks.0.into_iter().map(CheckInfo::from).collect();
         let bad = |message: String| PluginError::Load {
             path: path.into(),
             message,
         };
-        validate_name(&info.name).map_err(|m| bad(format!("pack name: {m}")))?;
-        if info.version.is_empty() || info.version.len() > 64 {
+        validate_name(&name).map_err(|m| bad(format!("pack name: {m}")))?;
+        if version.is_empty() || version.len() > 64 {
             return Err(bad("pack version must be 1–64 characters".into()));
         }
         if checks.is_empty() || checks.len() > MAX_CHECKS {
@@ -376,38 +456,100 @@ impl PluginHost {
             if text > 64 << 10 {
                 return Err(bad(format!("check {}: metadata larger than 64 KiB", c.id)));
             }
+            let requirements: usize = c.requirements.iter().map(|(_, ids)| ids.len()).sum();
+            if c.reads.len() > MAX_READS || requirements > MAX_REQUIREMENTS {
+                return Err(bad(format!(
+                    "check {}: at most {MAX_READS} kinds read and {MAX_REQUIREMENTS} requirement ids",
+                    c.id
+                )));
+            }
         }
-        if let Some(other) = self.plugins.iter().find(|p| p.name == info.name) {
+        if let Some(other) = self.plugins.iter().find(|p| p.name == name) {
             return Err(bad(format!(
                 "a pack named {:?} is already loaded from {}",
-                info.name,
+                name,
                 other.path.display()
             )));
         }
-        if let Some(clash) = self
+        let limits = self
+            .options
+            .pack_limits
+            .get(&name)
+            .copied()
+            .unwrap_or(self.options.default_limits);
+        let plugin = Plugin {
+            name,
+            version,
+            sha256,
+            signer,
+            path: path.into(),
+            checks: Vec::new(),
+            limits,
+            declared: checks,
+            pre,
+        };
+        tracing::info!(plugin = %plugin.name, version = %plugin.version, checks = plugin.declared.len(),
+            signer = plugin.signer.as_ref().map(|s| s.publisher.as_str()).unwrap_or("unsigned"), "Plugin loaded.");
+        self.plugins.push(plugin);
+        self.resolve_owners();
+        Ok(self.plugins.last().expect("just pushed"))
+    }
+
+    /// Give every declared check id to one pack: the only one declaring it,
+    /// or the owner configured for it; an id several packs declare without a
+    /// configured owner (among them) goes to none.
+    fn resolve_owners(&mut self) {
+        let mut claims: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for p in &self.plugins {
+            for c in &p.declared {
+                claims.entry(&c.id).or_default().push(&p.name);
+            }
+        }
+        let winners: BTreeMap<String, String> = claims
+            .into_iter()
+            .filter_map(|(id, packs)| {
+                let winner = match packs[..] {
+                    [one] => Some(one),
+                    _ => self
+                        .options
+                        .owners
+                        .get(id)
+                        .map(String::as_str)
+                        .filter(|o| packs.contains(o)),
+                };
+                winner.map(|w| (id.to_string(), w.to_string()))
+            })
+            .collect();
+        for p in &mut self.plugins {
+            p.checks = p
+                .declared
+                .iter()
+                .filter(|c| winners.get(&c.id) == Some(&p.name))
+                .cloned()
+                .collect();
+        }
+    }
+
+    /// Check ids several loaded packs declare that no configured owner
+    /// settles, with the packs declaring each; none of them runs these.
+    pub fn contested(&self) -> Vec<(String, Vec<String>)> {
+        let mut claims: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for p in &self.plugins {
+            for c in &p.declared {
+                claims.entry(&c.id).or_default().push(p.name.clone());
+            }
+        }
+        let owned: BTreeSet<&str> = self
             .plugins
             .iter()
             .flat_map(|p| &p.checks)
-            .find(|c| ids.contains(&c.id))
-        {
-            return Err(bad(format!(
-                "check {} is already provided by another pack",
-                clash.id
-            )));
-        }
-        plugin.limits = self
-            .options
-            .pack_limits
-            .get(&info.name)
-            .copied()
-            .unwrap_or(self.options.default_limits);
-        plugin.name = info.name;
-        plugin.version = info.version;
-        plugin.checks = checks;
-        tracing::info!(plugin = %plugin.name, version = %plugin.version, checks = plugin.checks.len(),
-            signer = plugin.signer.as_ref().map(|s| s.publisher.as_str()).unwrap_or("unsigned"), "Plugin loaded.");
-        self.plugins.push(plugin);
-        Ok(self.plugins.last().expect("just pushed"))
+            .map(|c| c.id.as_str())
+            .collect();
+        claims
+            .into_iter()
+            .filter(|(id, packs)| packs.len() > 1 && !owned.contains(id))
+            .map(|(id, packs)| (id.to_string(), packs))
+            .collect()
     }
 
     /// The loaded plugins.
@@ -420,42 +562,72 @@ impl PluginHost {
     pub fn retain_checks(&mut self, keep: impl Fn(&str) -> bool) {
         for plugin in &mut self.plugins {
             plugin.checks.retain(|c| keep(&c.id));
+            plugin.declared.retain(|c| keep(&c.id));
         }
         self.plugins.retain(|p| !p.checks.is_empty());
     }
 
-    /// Every resource kind some loaded check reads.
+    /// Every resource kind some loaded check reads and may be served:
+    /// [`SECRET_KINDS`] only for packs allowed to read them.
     pub fn required_kinds(&self) -> BTreeSet<String> {
         self.plugins
             .iter()
-            .flat_map(|p| &p.checks)
-            .flat_map(|c| c.reads.iter().cloned())
+            .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
+            .flat_map(|(p, c)| c.reads.iter().filter(move |k| self.may_read(p, k)).cloned())
             .collect()
+    }
+
+    fn may_read(&self, plugin: &Plugin, kind: &str) -> bool {
+        !SECRET_KINDS.contains(&kind) || self.options.read_secrets.contains(&plugin.name)
     }
 
     /// Run one check of one plugin over `inventory`.
     ///
-    /// Only the kinds the check declared in `reads` are visible to it. Findings
-    /// are validated: they must name the check being run, name resources the
-    /// check could see, once each, and stay within the pack's size limits.
+    /// Only the kinds the check declared in `reads` are visible to it, and a
+    /// check reading a secret kind its pack may not read is not run at all.
+    /// Findings are validated: they must name the check being run, name
+    /// resources the check could see, once each, and stay within the pack's
+    /// size limits, which are checked before each copy out of the plugin.
     pub fn evaluate(
         &self,
         plugin: &Plugin,
         check: &CheckInfo,
         inventory: &Arc<InventoryView>,
     ) -> Result<Vec<Finding>, PluginError> {
+        if let Some(kind) = check.reads.iter().find(|k| !self.may_read(plugin, k)) {
+            return Err(PluginError::Denied(format!(
+                "reads {kind}, which may hold secrets; list {:?} in [plugins] read_secrets to allow it",
+                plugin.name
+            )));
+        }
         let allowed: BTreeSet<String> = check.reads.iter().cloned().collect();
-        let id = check.id.clone();
-        let findings = self.call(plugin, allowed.clone(), inventory.clone(), |pack, store| {
-            pack.call_evaluate(store, &id)
-        })?;
-        let max_text = plugin.limits.max_text_bytes;
-        let findings = findings.map_err(|e| PluginError::Guest(truncate(e)))?;
-        if findings.len() > plugin.limits.max_findings {
+        let limits = plugin.limits;
+        let id = check.id.as_str();
+        let outcome = self.call(
+            &plugin.pre,
+            &plugin.name,
+            &limits,
+            allowed.clone(),
+            inventory.clone(),
+            async |store, instance, deadline| {
+                let _budget =
+                    Budget::new(limits.max_output_bytes, limits.max_text_bytes, deadline).enter();
+                Ok(instance
+                    .get_typed_func::<(&str,), (RawEvaluation,)>(&mut *store, "evaluate")?
+                    .call_async(&mut *store, (id,))
+                    .await?
+                    .0)
+            },
+        )?;
+        let findings: Vec<Finding> = match outcome {
+            Ok(list) => list.0.into_iter().map(Finding::from).collect(),
+            Err(message) => return Err(PluginError::Guest(truncate(message.0))),
+        };
+        if findings.len() > limits.max_findings {
             return Err(PluginError::Output(format!(
                 "{} findings exceed the limit of {}",
                 findings.len(),
-                plugin.limits.max_findings
+                limits.max_findings
             )));
         }
         let mut seen = BTreeSet::new();
@@ -465,11 +637,6 @@ impl PluginHost {
                     "finding names check {:?} while evaluating {:?}",
                     truncate(f.check_id.clone()),
                     check.id
-                )));
-            }
-            if f.status_extended.len() > max_text || f.resource_uid.len() > max_text {
-                return Err(PluginError::Output(format!(
-                    "a finding has a string longer than {max_text} bytes"
                 )));
             }
             if !inventory.visible(&allowed, &f.resource_uid) {
@@ -488,14 +655,17 @@ impl PluginHost {
         Ok(findings)
     }
 
+    /// Instantiate `pre` in a fresh store under `limits` and run `op` on it,
+    /// all within the deadline: `op` gets it to bound its own copying.
     fn call<R>(
         &self,
-        plugin: &Plugin,
+        pre: &InstancePre<HostState>,
+        plugin: &str,
+        limits: &Limits,
         allowed: BTreeSet<String>,
         inventory: Arc<InventoryView>,
-        f: impl FnOnce(&bindings::CheckPack, &mut Store<HostState>) -> wasmtime::Result<R>,
+        op: impl AsyncFnOnce(&mut Store<HostState>, Instance, Instant) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        let limits = plugin.limits;
         let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
         let wasi = WasiCtx::builder()
@@ -509,30 +679,41 @@ impl PluginHost {
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            limiter: Limiter::new(&limits),
+            limiter: Limiter::new(limits),
             allowed,
             inventory,
-            plugin: plugin.name.clone(),
+            plugin: plugin.to_string(),
             last_error: None,
             log_lines: 0,
+            log_bytes: 0,
+            log_limit_said: false,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline((limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64 + 1);
         store.epoch_deadline_trap();
         store.set_fuel(limits.fuel).expect("fuel is enabled");
-        let result = plugin
-            .pre
-            .instantiate(&mut store)
-            .and_then(|pack| f(&pack, &mut store));
+        let deadline = Instant::now() + limits.timeout;
+        let run = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            op(&mut store, instance, deadline).await
+        };
+        // The epoch deadline stops guest code; this one stops host waits. The
+        // small grace lets the epoch trap, the more precise report, win a tie.
+        let runtime = self.runtime.as_ref().expect("only None once dropped");
+        let result =
+            runtime.block_on(async { tokio::time::timeout(limits.timeout + 2 * TICK, run).await });
         for (stream, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
             let text = pipe.contents();
             if !text.is_empty() {
                 let text = truncate(String::from_utf8_lossy(&text).into_owned());
-                tracing::info!(plugin = %plugin.name, stream, "{}", text.trim_end());
+                tracing::info!(plugin, stream, "{}", text.trim_end());
             }
         }
-        result.map_err(|e| classify(e, &store, &limits))
+        match result {
+            Ok(r) => r.map_err(|e| classify(e, &store, limits)),
+            Err(_elapsed) => Err(PluginError::Timeout(limits.timeout)),
+        }
     }
 }
 
@@ -567,6 +748,11 @@ fn validate_name(s: &str) -> Result<(), String> {
 }
 
 fn classify(e: wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> PluginError {
+    match e.downcast_ref::<Refused>() {
+        Some(Refused::Output(m)) => return PluginError::Output(m.clone()),
+        Some(Refused::Timeout) => return PluginError::Timeout(limits.timeout),
+        None => {}
+    }
     let state = store.data();
     if state.limiter.memory_refused {
         return PluginError::OutOfMemory(limits.memory_bytes >> 20);
@@ -595,131 +781,4 @@ fn truncate(mut s: String) -> String {
         s.push('…');
     }
     s
-}
-
-/// The inventory as plugins see it: resources by kind, plus audit settings.
-#[derive(Default)]
-pub struct InventoryView {
-    by_kind: BTreeMap<String, Vec<types::Resource>>,
-    /// Kinds of each uid; per-region account settings share one uid across kinds.
-    uids: BTreeMap<String, BTreeSet<String>>,
-    audit: BTreeMap<String, String>,
-    /// What the plugin's wall clock says: the scan's start, since the Unix epoch.
-    now: Duration,
-}
-
-impl InventoryView {
-    /// Index discovered resources for plugin calls.
-    pub fn new(resources: &[Resource], audit: BTreeMap<String, String>) -> Self {
-        let resources = resources
-            .iter()
-            .map(|r| types::Resource {
-                uid: r.uid.clone(),
-                id: r.id.clone(),
-                kind: r.kind.to_string(),
-                region: r.region.clone(),
-                account: r.account.clone(),
-                name: r.name.clone(),
-                tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                document: r.document.clone(),
-            })
-            .collect();
-        Self::from_resources(resources, audit)
-    }
-
-    /// Index resources given directly (fixtures, benchmarks).
-    pub fn from_resources(resources: Vec<HostResource>, audit: BTreeMap<String, String>) -> Self {
-        let mut view = Self {
-            audit,
-            now: Self::default_now(),
-            ..Default::default()
-        };
-        for r in resources {
-            view.uids
-                .entry(r.uid.clone())
-                .or_default()
-                .insert(r.kind.clone());
-            view.by_kind.entry(r.kind.clone()).or_default().push(r);
-        }
-        view
-    }
-
-    fn default_now() -> Duration {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-    }
-
-    fn visible(&self, allowed: &BTreeSet<String>, uid: &str) -> bool {
-        self.uids
-            .get(uid)
-            .is_some_and(|kinds| kinds.iter().any(|k| allowed.contains(k)))
-    }
-}
-
-/// Per-evaluation store data.
-struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: Limiter,
-    allowed: BTreeSet<String>,
-    inventory: Arc<InventoryView>,
-    plugin: String,
-    /// The last error the plugin logged (its panic message, with the SDK).
-    last_error: Option<String>,
-    log_lines: usize,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl types::Host for HostState {}
-
-impl inventory::Host for HostState {
-    fn resources(&mut self, kind: String) -> Vec<types::Resource> {
-        if !self.allowed.contains(&kind) {
-            return Vec::new();
-        }
-        self.inventory
-            .by_kind
-            .get(&kind)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn config(&mut self, key: String) -> Option<String> {
-        self.inventory.audit.get(&key).cloned()
-    }
-}
-
-/// Log lines kept per evaluation; the rest are dropped.
-const MAX_LOG_LINES: usize = 1000;
-
-impl log::Host for HostState {
-    fn emit(&mut self, level: log::Level, message: String) {
-        let message = truncate(message);
-        if matches!(level, log::Level::Error) {
-            self.last_error = Some(message.clone());
-        }
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
-            if self.log_lines == MAX_LOG_LINES + 1 {
-                tracing::warn!(plugin = %self.plugin, "Plugin log limit reached; dropping further lines.");
-            }
-            return;
-        }
-        let plugin = &self.plugin;
-        match level {
-            log::Level::Debug => tracing::debug!(plugin, "{message}"),
-            log::Level::Info => tracing::info!(plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin, "{message}"),
-            log::Level::Error => tracing::error!(plugin, "{message}"),
-        }
-    }
 }
