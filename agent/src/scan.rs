@@ -385,7 +385,7 @@ pub async fn scan_to_spool(
         let mut signed: Vec<(Batch, Vec<u8>)> = Vec::new();
         let mut full = None;
         for part in crate::parts::split(batch.clone(), config.max_batch_bytes) {
-            match crate::parts::sign_and_spool(identity, &spool, part) {
+            match crate::parts::sign_and_spool(identity, spool, part) {
                 Ok(s) => signed.push(s),
                 Err(crate::parts::ResplitError::Spool(e @ SpoolError::Full { .. })) => {
                     full = Some(e);

@@ -210,7 +210,10 @@ async fn push_loop(
             PushOutcome::TooLarge { message } => {
                 match crate::parts::resplit_spooled(&identity, &spool, &path) {
                     Ok(true) => continue,
-                    Ok(false) => (format!("413 (batch too large, cannot split): {message}"), None),
+                    Ok(false) => (
+                        format!("413 (batch too large, cannot split): {message}"),
+                        None,
+                    ),
                     Err(e) => (format!("413 (batch too large), split failed: {e}"), None),
                 }
             }

@@ -886,7 +886,12 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
         .batch_id;
     changed.results[0].status = citadel_wire::Status::Pass;
     let r = post(&client, &url, signed(&changed, a), cose_ct).await;
-    refused("batch id reused for other content", &r, 409, "batch_conflict");
+    refused(
+        "batch id reused for other content",
+        &r,
+        409,
+        "batch_conflict",
+    );
     kinds += 1;
     // Agent b writing agent a's assets.
     let b_client = citadel_agent::tls::mtls_client(&w.b).unwrap();

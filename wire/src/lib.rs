@@ -39,8 +39,7 @@ mod cose;
 
 pub use batch::{
     AgentIncident, Asset, Batch, CheckInfo, CheckResult, Integration, InventoryList,
-    PluginProvenance,
-    Relationship, Severity, Status,
+    PluginProvenance, Relationship, Severity, Status,
 };
 pub use cbor::{array_spans, from_canonical_slice, to_canonical_vec};
 pub use cose::{CONTENT_TYPE, SignedBatch, sign};

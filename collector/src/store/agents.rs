@@ -59,6 +59,19 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The ids of every revoked agent: what the TLS verifier refuses.
+    pub async fn revoked_agent_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM agents WHERE revoked_at IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ingest::{self, IngestError};
@@ -93,17 +106,4 @@ mod tests {
     }
 
     on_both_databases!(heartbeat_records_contact);
-}
-
-impl Store {
-    /// The ids of every revoked agent: what the TLS verifier refuses.
-    pub async fn revoked_agent_ids(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM agents WHERE revoked_at IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
-    }
 }

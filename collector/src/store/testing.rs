@@ -383,8 +383,14 @@ impl Fixture {
         batch: &Batch,
     ) -> Result<IngestOutcome, crate::ingest::IngestError> {
         let bytes = citadel_wire::sign(batch, &self.key).unwrap();
-        let (_, outcome) =
-            crate::ingest::ingest(self.store(), catalog(), &self.peer, &bytes).await?;
+        let (_, outcome) = crate::ingest::ingest(
+            self.store(),
+            catalog(),
+            &self.peer,
+            bytes.clone().into(),
+            &Default::default(),
+        )
+        .await?;
         if matches!(outcome, IngestOutcome::Accepted(_)) {
             *self.prev.lock().unwrap() = Some(citadel_wire::sha256_hex(&bytes));
         }
