@@ -116,7 +116,7 @@ impl Pusher {
         let resp = self
             .client
             .post(format!("{}/v1/batches", self.base))
-            .header("content-type", citadel_wire::CONTENT_TYPE)
+            .header("content-type", BATCH_MEDIA_TYPE)
             .body(body)
             .send()
             .await;
@@ -162,6 +162,11 @@ impl Pusher {
             .map_err(|e| format!("unreadable heartbeat reply: {e}"))
     }
 }
+
+/// The HTTP media type of a signed batch (RFC 9052 §9): the collector
+/// refuses other types with 415. (`citadel_wire::CONTENT_TYPE` is the
+/// payload's type inside the envelope, not this.)
+pub const BATCH_MEDIA_TYPE: &str = "application/cose; cose-type=\"cose-sign1\"";
 
 /// What happened to each spooled batch.
 #[derive(Debug, Default)]
