@@ -741,3 +741,20 @@ impl Enrolled {
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
 }
+
+/// Give `b`'s assets (and the results and relationships naming them) ids of
+/// `owner`'s own: an agent may only write assets no other live agent of the
+/// tenant reports, so test agents sharing `Batch::example` would collide.
+pub fn own_assets(b: &mut citadel_wire::Batch, owner: &str) {
+    let rename = |s: &mut String| *s = format!("{s}-{owner}");
+    for a in &mut b.assets {
+        rename(&mut a.source_id);
+        rename(&mut a.id);
+    }
+    for r in &mut b.relationships {
+        rename(&mut r.from);
+    }
+    for r in &mut b.results {
+        rename(&mut r.asset);
+    }
+}

@@ -14,6 +14,7 @@ fn batch(agent_id: &str, seq: u64, prev: Option<String>) -> Batch {
     b.batch_id = uuid::Uuid::now_v7();
     b.scan_id = uuid::Uuid::now_v7();
     (b.seq, b.prev) = (seq, prev);
+    citadel_e2e::own_assets(&mut b, agent_id);
     b
 }
 
@@ -117,7 +118,11 @@ async fn two_regions_in_parts_retire_assets_per_region() {
     let agent = Agent::new(&work.path().join("agent"), &moto.endpoint, &[EAST, WEST]).unwrap();
     // Small parts, so the scan travels in several.
     let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(&agent.config, format!("max_batch_bytes = 65536\n{config}")).unwrap();
+    std::fs::write(
+        &agent.config,
+        format!("max_batch_bytes = 1048576\n{config}"),
+    )
+    .unwrap();
     let out = agent
         .enroll(&collector.api_url(), &collector.token("acme").unwrap())
         .unwrap();

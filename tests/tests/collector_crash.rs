@@ -46,6 +46,7 @@ async fn push_all(identity: citadel_agent::identity::Identity, url: String) -> P
         b.scan_id = uuid::Uuid::now_v7();
         (b.seq, b.prev) = (seq, prev.take());
         b.results[0].observed_at += seq as i64;
+        citadel_e2e::own_assets(&mut b, &agent_id);
         let bytes = citadel_wire::sign(&b, &identity.key).unwrap();
         let sha = citadel_wire::sha256_hex(&bytes);
         loop {

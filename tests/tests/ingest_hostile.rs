@@ -936,8 +936,11 @@ async fn hostile_requests_are_refused_and_the_collector_keeps_serving() {
     assert_eq!(before[0] + 2, accepted[0]);
     assert_eq!(after_c[0] + 1, accepted[0]);
 
-    // ---- Still serving: a valid batch is accepted.
-    let r = post(&client, &url, signed(&batch_for(a), a), cose_ct).await;
+    // ---- Still serving: a valid batch, the next in a's chain, is accepted.
+    let mut last = batch_for(a);
+    last.seq += 1;
+    last.prev = Some(citadel_wire::sha256_hex(&first));
+    let r = post(&client, &url, signed(&last, a), cose_ct).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["status"], "accepted");
     println!("{kinds} kinds of hostile request refused");
