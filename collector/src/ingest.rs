@@ -216,6 +216,9 @@ fn verify(
 const MAX_INCIDENTS: usize = 64;
 /// Longest incident message, in bytes.
 const MAX_INCIDENT_MESSAGE: usize = 1000;
+/// Most (kind, region) lists one batch may call complete: each is a
+/// deactivation pass at ingest. An agent has a few dozen kinds per region.
+const MAX_COMPLETE_LISTS: usize = 4096;
 
 /// Internal consistency of a batch whose signature has been verified: the
 /// agent vouches for it, but a buggy or compromised agent must still not be
@@ -247,6 +250,19 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
             return bad(format!(
                 "incident kinds are 1–32 of a–z and '_', messages at most {MAX_INCIDENT_MESSAGE} bytes"
             ));
+        }
+    }
+    if batch.complete_lists.len() > MAX_COMPLETE_LISTS {
+        return bad(format!(
+            "{} complete inventory lists in one batch; at most {MAX_COMPLETE_LISTS}",
+            batch.complete_lists.len()
+        ));
+    }
+    for l in &batch.complete_lists {
+        if l.kind.is_empty() || l.kind.len() > 200 || l.region.is_empty() || l.region.len() > 64 {
+            return bad(
+                "a complete inventory list names a kind of 1–200 and a region of 1–64 bytes".into(),
+            );
         }
     }
     if batch.parts == 0 || batch.part >= batch.parts {
@@ -408,5 +424,33 @@ mod tests {
         let mut b = Batch::example();
         b.part = 1;
         assert!(validate(&b).is_err());
+
+        let mut b = Batch::example();
+        let list = b.complete_lists[0].clone();
+        b.complete_lists = vec![list.clone(); MAX_COMPLETE_LISTS + 1];
+        assert!(
+            validate(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("complete inventory lists")
+        );
+        for (kind, region) in [
+            ("", "us-east-1"),
+            ("ec2:instance", ""),
+            ("ec2:instance", &"r".repeat(65)[..]),
+        ] {
+            let mut b = Batch::example();
+            b.complete_lists = vec![citadel_wire::InventoryList {
+                kind: kind.into(),
+                region: region.into(),
+            }];
+            assert!(
+                validate(&b)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("complete inventory list"),
+                "{kind:?} {region:?}"
+            );
+        }
     }
 }

@@ -758,3 +758,15 @@ pub fn own_assets(b: &mut citadel_wire::Batch, owner: &str) {
         rename(&mut r.asset);
     }
 }
+
+/// `Batch::example` as agent `agent_id`'s batch `seq` after `prev`, with
+/// fresh batch and scan ids and assets of its own ([`own_assets`]).
+pub fn chained_batch(agent_id: &str, seq: u64, prev: Option<String>) -> citadel_wire::Batch {
+    let mut b = citadel_wire::Batch::example();
+    b.agent_id = agent_id.to_string();
+    b.batch_id = uuid::Uuid::now_v7();
+    b.scan_id = uuid::Uuid::now_v7();
+    (b.seq, b.prev) = (seq, prev);
+    own_assets(&mut b, agent_id);
+    b
+}

@@ -9,13 +9,7 @@ use citadel_wire::Batch;
 use sqlx::Row;
 
 fn batch(agent_id: &str, seq: u64, prev: Option<String>) -> Batch {
-    let mut b = Batch::example();
-    b.agent_id = agent_id.to_string();
-    b.batch_id = uuid::Uuid::now_v7();
-    b.scan_id = uuid::Uuid::now_v7();
-    (b.seq, b.prev) = (seq, prev);
-    citadel_e2e::own_assets(&mut b, agent_id);
-    b
+    citadel_e2e::chained_batch(agent_id, seq, prev)
 }
 
 async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {

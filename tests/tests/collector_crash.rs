@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 use citadel_e2e::{Agent, Backend, Collector, TestDb};
-use citadel_wire::Batch;
 use sqlx::Row;
 
 const AGENTS: usize = 5;
@@ -40,13 +39,8 @@ async fn push_all(identity: citadel_agent::identity::Identity, url: String) -> P
     let mut produced = Vec::new();
     let mut retries = 0;
     for seq in 1..=BATCHES_PER_AGENT {
-        let mut b = Batch::example();
-        b.agent_id = agent_id.clone();
-        b.batch_id = uuid::Uuid::now_v7();
-        b.scan_id = uuid::Uuid::now_v7();
-        (b.seq, b.prev) = (seq, prev.take());
+        let mut b = citadel_e2e::chained_batch(&agent_id, seq, prev.take());
         b.results[0].observed_at += seq as i64;
-        citadel_e2e::own_assets(&mut b, &agent_id);
         let bytes = citadel_wire::sign(&b, &identity.key).unwrap();
         let sha = citadel_wire::sha256_hex(&bytes);
         loop {

@@ -404,32 +404,14 @@ impl Store {
             (0, Vec::new())
         } else {
             // A (tenant, check, asset) triple is unique: a check's first
-            // `cap` rows name `cap` different assets. The ORDER BY keeps
-            // each branch on its index: with a bare LIMIT PostgreSQL scans
-            // the table, whose rows of one check are spread through it.
-            let mut f = Filter::default();
-            let tenant = f.arg(t.id());
-            let union = f.per_check(&check_ids, |check| {
-                format!(
-                    "SELECT r.asset_id FROM check_results r
-                     WHERE r.tenant_id = {tenant} AND r.check_id = {check}
-                     ORDER BY r.asset_id LIMIT {cap}"
-                )
-            });
+            // `cap` rows name `cap` different assets.
+            let (f, _, union) = assets_of_checks(t, &check_ids, cap);
             let sql = format!(
                 "SELECT COUNT(*) FROM (SELECT DISTINCT asset_id FROM ({union}) u LIMIT {cap}) x"
             );
             let count: i64 = f.query(sql).fetch_one(&self.pool).await?.try_get(0)?;
 
-            let mut f = Filter::default();
-            let tenant = f.arg(t.id());
-            let union = f.per_check(&check_ids, |check| {
-                format!(
-                    "SELECT r.asset_id FROM check_results r
-                     WHERE r.tenant_id = {tenant} AND r.check_id = {check}
-                     ORDER BY r.asset_id LIMIT {DETAIL_ASSETS}"
-                )
-            });
+            let (f, tenant, union) = assets_of_checks(t, &check_ids, DETAIL_ASSETS);
             let sql = format!(
                 "SELECT a.id, a.name, a.kind, a.source_id, a.region,
                      CASE WHEN a.is_active THEN 1 ELSE 0 END
@@ -571,6 +553,24 @@ impl Store {
         self.committed();
         Ok(after)
     }
+}
+
+/// The asset ids of each of `checks`' results, at most `limit` per check, as
+/// a UNION ALL (ids may repeat across checks), with the filter binding them
+/// and the tenant's placeholder. The ORDER BY keeps each branch on the
+/// (tenant, check, asset) index: with a bare LIMIT PostgreSQL scans the
+/// table, whose rows of one check are spread through it.
+fn assets_of_checks(t: &TenantAccess, checks: &[String], limit: i64) -> (Filter, String, String) {
+    let mut f = Filter::default();
+    let tenant = f.arg(t.id());
+    let union = f.per_check(checks, |check| {
+        format!(
+            "SELECT r.asset_id FROM check_results r
+             WHERE r.tenant_id = {tenant} AND r.check_id = {check}
+             ORDER BY r.asset_id LIMIT {limit}"
+        )
+    });
+    (f, tenant, union)
 }
 
 #[cfg(test)]
