@@ -252,6 +252,12 @@ pub fn validate(batch: &Batch) -> Result<(), IngestError> {
             ));
         }
     }
+    // Stored with the batch (after a gap it names a batch never seen).
+    if let Some(p) = &batch.prev
+        && !(p.len() == 64 && p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return bad("prev must be the previous batch's SHA-256 in 64 lowercase hex digits".into());
+    }
     if batch.complete_lists.len() > MAX_COMPLETE_LISTS {
         return bad(format!(
             "{} complete inventory lists in one batch; at most {MAX_COMPLETE_LISTS}",
@@ -424,6 +430,18 @@ mod tests {
         let mut b = Batch::example();
         b.part = 1;
         assert!(validate(&b).is_err());
+
+        for prev in ["", "00", &"A".repeat(64), &"0".repeat(65), &"g".repeat(64)] {
+            let mut b = Batch::example();
+            b.prev = Some(prev.to_string());
+            assert!(
+                validate(&b).unwrap_err().to_string().contains("prev"),
+                "{prev:?}"
+            );
+        }
+        let mut b = Batch::example();
+        b.prev = Some("0a".repeat(32));
+        validate(&b).unwrap();
 
         let mut b = Batch::example();
         let list = b.complete_lists[0].clone();
